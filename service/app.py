@@ -1,0 +1,119 @@
+"""The FastAPI application: routers, error mapping and request limits."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.config import get_settings
+from service.errors import ModerationError
+from service.routes import articles, comments, health
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    headers = extra.pop("headers", None)
+    body: dict[str, Any] = {"code": code, "message": message}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
+
+
+async def _moderation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ModerationError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return _error(exc.status_code, exc.code, exc.message, field=exc.field, headers=headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return _error(400, "invalid_json", "the request body is not valid UTF-8 JSON")
+    details = [
+        {
+            "field": ".".join(str(part) for part in error.get("loc", ())[1:]) or None,
+            "code": error.get("type", "invalid"),
+            "message": error.get("msg", "invalid value"),
+        }
+        for error in errors
+    ]
+    first = details[0] if details else {"field": None, "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+    return _error(422, "invalid_request", message, details=details)
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("store unavailable: %s", exc)
+    return _error(
+        503,
+        "store_unavailable",
+        "the comment store is unreachable; try again shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
+class BodySizeLimit:
+    """Refuse request bodies over the limit before the JSON parser sees them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(
+            413, "request_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Comment moderation",
+        version="0.1.0",
+        description="Submit reader comments, read how they were decided, read published ones.",
+    )
+    app.include_router(comments.router)
+    app.include_router(articles.router)
+    app.include_router(health.router)
+    app.add_exception_handler(ModerationError, _moderation_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(InterfaceError, _store_unavailable)
+    app.add_exception_handler(PoolTimeout, _store_unavailable)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,283 @@
+"""Comments in the store: submit, read, claim for scoring, record decisions.
+
+Plain keyword-only functions over a session; the HTTP handlers and Celery tasks stay thin.
+"""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.db import utcnow
+from service.errors import CommentNotFound, IdempotencyConflict, InvalidComment
+from service.models import AuditEvent, Comment, CommentStatus, Site
+from service.policy import Decision, Policy
+
+
+@dataclass(frozen=True)
+class NewComment:
+    article_id: str
+    author_name: str
+    body: str
+    idempotency_key: str | None = None
+
+
+def submit_comment(*, session: Session, site: Site, new: NewComment) -> tuple[Comment, bool]:
+    """Store a pending comment; return it and whether it was created now.
+
+    The same idempotency key with the same content returns the comment already stored; with
+    different content it is a client bug, reported as a conflict rather than silently merged.
+    """
+    if new.idempotency_key is not None:
+        existing = _by_idempotency_key(session=session, site_id=site.id, key=new.idempotency_key)
+        if existing is not None:
+            return _same_or_conflict(existing, new), False
+    comment = Comment(
+        site_id=site.id,
+        article_id=new.article_id,
+        author_name=new.author_name,
+        body=new.body,
+        idempotency_key=new.idempotency_key,
+        status=CommentStatus.PENDING,
+    )
+    try:
+        with session.begin_nested():
+            session.add(comment)
+    except IntegrityError:
+        # Two requests with one key raced; the other one won, so answer with its comment.
+        if new.idempotency_key is None:
+            raise
+        existing = _by_idempotency_key(session=session, site_id=site.id, key=new.idempotency_key)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, new), False
+    return comment, True
+
+
+def _by_idempotency_key(*, session: Session, site_id: str, key: str) -> Comment | None:
+    return session.scalar(
+        select(Comment).where(Comment.site_id == site_id, Comment.idempotency_key == key)
+    )
+
+
+def _same_or_conflict(existing: Comment, new: NewComment) -> Comment:
+    same = (existing.article_id, existing.author_name, existing.body) == (
+        new.article_id,
+        new.author_name,
+        new.body,
+    )
+    if not same:
+        raise IdempotencyConflict(
+            "this idempotency_key was already used for a different comment",
+            field="idempotency_key",
+        )
+    return existing
+
+
+def get_comment(*, session: Session, site_id: str, comment_id: str) -> Comment:
+    """A site sees only its own comments; anything else is 'not found', never 'forbidden'."""
+    try:
+        uuid.UUID(comment_id)
+    except ValueError:
+        raise CommentNotFound("no such comment") from None
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.site_id != site_id:
+        raise CommentNotFound("no such comment")
+    return comment
+
+
+# --- the article page ----------------------------------------------------------------------
+
+
+def encode_cursor(comment: Comment) -> str:
+    raw = orjson.dumps([comment.created_at.isoformat(), comment.id])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, comment_id = orjson.loads(raw)
+        return datetime.fromisoformat(created_at), str(comment_id)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidComment(
+            "invalid_cursor", "cursor is not one this API gave out", field="cursor"
+        )
+
+
+def list_published(
+    *, session: Session, site_id: str, article_id: str, limit: int, cursor: str | None
+) -> tuple[list[Comment], str | None]:
+    """Approved comments of one article, newest first, and the cursor of the next page."""
+    query = select(Comment).where(
+        Comment.site_id == site_id,
+        Comment.article_id == article_id,
+        Comment.status == CommentStatus.APPROVED,
+    )
+    if cursor is not None:
+        created_at, comment_id = decode_cursor(cursor)
+        if created_at.tzinfo is None:
+            raise InvalidComment(
+                "invalid_cursor", "cursor is not one this API gave out", field="cursor"
+            )
+        query = query.where(
+            or_(
+                Comment.created_at < created_at,
+                and_(Comment.created_at == created_at, Comment.id < comment_id),
+            )
+        )
+    rows = list(
+        session.scalars(
+            query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit + 1)
+        )
+    )
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1])
+    return rows, None
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedComment:
+    id: str
+    body: str
+    attempts: int
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    comments: list[ClaimedComment]
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(
+        Comment.status == CommentStatus.PENDING,
+        or_(Comment.lease_expires_at.is_(None), Comment.lease_expires_at < now),
+    )
+
+
+def claim_pending(*, session: Session, batch_size: int, lease_seconds: float) -> Claim:
+    """Take up to batch_size pending comments for this worker until the lease ends.
+
+    On PostgreSQL, SKIP LOCKED lets several workers claim side by side without waiting on
+    each other; SQLite has one writer at a time, so the plain update is already exclusive.
+    """
+    now = utcnow()
+    token = str(uuid.uuid4())
+    candidates = (
+        select(Comment.id)
+        .where(_claimable(now))
+        .order_by(Comment.created_at)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(Comment)
+        .where(Comment.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Comment.attempts + 1,
+        )
+        .returning(Comment.id, Comment.body, Comment.attempts, Comment.site_id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    if not claimed:
+        return Claim(token=token, comments=[])
+    site_ids = {row.site_id for row in claimed}
+    policies = {
+        site.id: Policy(approve_below=site.approve_below, reject_at=site.reject_at)
+        for site in session.scalars(select(Site).where(Site.id.in_(site_ids)))
+    }
+    return Claim(
+        token=token,
+        comments=[
+            ClaimedComment(
+                id=row.id, body=row.body, attempts=row.attempts, policy=policies[row.site_id]
+            )
+            for row in claimed
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ScoredDecision:
+    comment_id: str
+    decision: Decision
+    scores: dict[str, float] | None
+
+
+def record_decisions(
+    *,
+    session: Session,
+    token: str,
+    actor: str,
+    model_version: str | None,
+    decisions: Sequence[ScoredDecision],
+) -> int:
+    """Write each decision only if this claim still holds the comment; return how many landed.
+
+    The conditional update is what makes a redelivered message, or a worker whose lease ran
+    out, harmless: the second writer finds the comment no longer pending under its token.
+    """
+    now = utcnow()
+    decided = 0
+    for item in decisions:
+        result = session.execute(
+            update(Comment)
+            .where(
+                Comment.id == item.comment_id,
+                Comment.status == CommentStatus.PENDING,
+                Comment.claim_token == token,
+            )
+            .values(
+                status=item.decision.status,
+                decision_reason=item.decision.reason,
+                scores=item.scores,
+                model_version=model_version,
+                decided_at=now,
+                claim_token=None,
+                lease_expires_at=None,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.add(
+            AuditEvent(
+                comment_id=item.comment_id,
+                actor=actor,
+                from_status=CommentStatus.PENDING,
+                to_status=item.decision.status,
+                reason=item.decision.reason,
+                scores=item.scores,
+                created_at=now,
+            )
+        )
+        decided += 1
+    session.flush()
+    return decided
+
+
+def count_stale_pending(*, session: Session, older_than: timedelta) -> int:
+    """Pending comments nobody is working on that should have been decided by now."""
+    now = utcnow()
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(_claimable(now), Comment.created_at < now - older_than)
+        )
+        or 0
+    )

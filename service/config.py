@@ -1,0 +1,76 @@
+"""One typed settings object for the API, the workers and the CLI, read from the environment."""
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    # Accept the bare conventional name (DATABASE_URL) and the prefixed one.
+    return AliasChoices(name, f"MODERATION_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODERATION_", extra="ignore")
+
+    # Where embedded defaults keep their files (SQLite store, filesystem broker).
+    data_dir: Path = Field(default=Path("var"), validation_alias=_env("DATA_DIR"))
+    database_url_override: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    broker_url_override: str | None = Field(default=None, validation_alias=_env("BROKER_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+    # Limits a site's comment must respect; documented in the README.
+    max_body_chars: int = 5000
+    max_author_chars: int = 100
+    max_article_id_chars: int = 200
+    max_idempotency_key_chars: int = 200
+    max_request_bytes: int = 64 * 1024
+
+    # Default policy for new sites: approve when every score is below approve_below,
+    # reject when toxicity reaches reject_at, hold in between.
+    default_approve_below: float = 0.5
+    default_reject_at: float = 0.9
+
+    # Scoring: how many comments one claim takes, and how long a claim lasts before
+    # another worker may take it over (a killed worker's comments come back after this).
+    batch_size: int = 256
+    claim_lease_seconds: int = 60
+    # The beat sweep re-sends comments still pending after this long.
+    sweep_interval_seconds: float = 10.0
+    sweep_min_age_seconds: float = 5.0
+
+    page_size_default: int = 20
+    page_size_max: int = 100
+
+    @property
+    def database_url(self) -> str:
+        if self.database_url_override:
+            return self.database_url_override
+        return f"sqlite:///{(self.data_dir / 'moderation.db').resolve()}"
+
+    @property
+    def broker_url(self) -> str:
+        if self.broker_url_override:
+            return self.broker_url_override
+        if self.redis_url:
+            return self.redis_url
+        return "filesystem://"
+
+    @property
+    def broker_dir(self) -> Path:
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem://")
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

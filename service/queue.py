@@ -1,0 +1,86 @@
+"""The API's only way to reach the broker: a nudge that there is scoring to do.
+
+The store is the record and the queue only a signal, so a failed nudge is logged and left to
+the beat sweep; it never fails a submission that is already stored.
+"""
+
+import logging
+
+from celery import Celery
+
+from service.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SCORE_PENDING_TASK = "workers.tasks.score_pending"
+SWEEP_TASK = "workers.tasks.sweep_pending"
+SCORING_QUEUE = "scoring"
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("moderation", broker=settings.broker_url)
+    app.conf.update(
+        task_default_queue=SCORING_QUEUE,
+        task_ignore_result=True,
+        # Tasks are idempotent (conditional updates), so acknowledging after the work is safe,
+        # and a worker killed mid-task leaves the message to be delivered again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        worker_hijack_root_logger=False,
+    )
+    if settings.uses_embedded_broker:
+        folder = settings.broker_dir
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
+        app.conf.worker_enable_remote_control = False
+    else:
+        app.conf.broker_transport_options = {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            # No task uses a countdown, so this only bounds how long an unacked message of a
+            # dead worker waits before Redis hands it out again.
+            "visibility_timeout": 300,
+        }
+    return app
+
+
+_producer: Celery | None = None
+
+
+def _producer_app() -> Celery:
+    global _producer
+    if _producer is None:
+        _producer = make_celery(get_settings())
+    return _producer
+
+
+def enqueue_scoring() -> bool:
+    """Tell the workers there are pending comments. Returns False if the broker was unreachable."""
+    try:
+        _producer_app().send_task(SCORE_PENDING_TASK, retry=False)
+    except Exception:  # the broker's failures come in many types; none may fail a submission
+        log.warning("could not reach the broker; the sweep will pick the comment up", exc_info=True)
+        return False
+    return True
+
+
+def broker_reachable() -> bool:
+    try:
+        with _producer_app().connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,67 @@
+"""Request and response bodies of the public API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+Status = Literal["pending", "approved", "held", "rejected", "removed"]
+
+
+class CommentSubmission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    article_id: StrictStr
+    author_name: StrictStr
+    body: StrictStr
+    idempotency_key: StrictStr | None = None
+
+
+class CommentAccepted(BaseModel):
+    id: str
+    status: Status
+
+
+class CommentState(BaseModel):
+    id: str
+    article_id: str
+    status: Status
+    scores: dict[str, float] | None
+    model_version: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class PublishedComment(BaseModel):
+    id: str
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentPage(BaseModel):
+    comments: list[PublishedComment]
+    next_cursor: str | None
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}

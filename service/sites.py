@@ -1,0 +1,55 @@
+"""Sites and their keys: plain functions over a session."""
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Site
+from service.policy import Policy
+
+KEY_PREFIX = "cm_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_site_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_site(
+    *,
+    session: Session,
+    name: str,
+    policy: Policy,
+    allowed_origins: list[str] | None = None,
+    key: str | None = None,
+) -> tuple[Site, str]:
+    """Create a site and return it with its key; the key itself is never stored."""
+    key = key or new_site_key()
+    site = Site(
+        name=name,
+        key_hash=hash_key(key),
+        key_prefix=key[:10],
+        approve_below=policy.approve_below,
+        reject_at=policy.reject_at,
+        allowed_origins=allowed_origins or [],
+    )
+    session.add(site)
+    session.flush()
+    return site, key
+
+
+def get_site_by_key(*, session: Session, key: str) -> Site | None:
+    return session.scalar(select(Site).where(Site.key_hash == hash_key(key)))
+
+
+def get_site_by_name(*, session: Session, name: str) -> Site | None:
+    return session.scalar(select(Site).where(Site.name == name))
+
+
+def site_policy(site: Site) -> Policy:
+    return Policy(approve_below=site.approve_below, reject_at=site.reject_at)

@@ -1,0 +1,115 @@
+"""One scoring round: claim a batch, score it, decide, record. No Celery in here."""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.comments import ClaimedComment, ScoredDecision, claim_pending, record_decisions
+from service.db import session_scope
+from service.models import CommentStatus
+from service.policy import Decision, decide
+
+log = logging.getLogger(__name__)
+
+# A comment whose scoring failed this many times goes to a human instead of looping forever.
+MAX_ATTEMPTS = 5
+
+
+class Scorer(Protocol):
+    version: str
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    claimed: int
+    decided: int
+
+
+def score_round(
+    *,
+    sessions: sessionmaker[Session],
+    load_scorer: Callable[[], Scorer],
+    batch_size: int,
+    lease_seconds: float,
+) -> RoundResult:
+    """Claim up to batch_size pending comments and decide them.
+
+    The claim is committed on its own so other workers skip these comments while this one
+    scores them outside any transaction.
+    """
+    with session_scope(sessions) as session:
+        claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
+    if not claim.comments:
+        return RoundResult(claimed=0, decided=0)
+
+    fresh = [c for c in claim.comments if c.attempts <= MAX_ATTEMPTS]
+    exhausted = [c for c in claim.comments if c.attempts > MAX_ATTEMPTS]
+    decisions = [_hold(c, "scoring failed repeatedly; needs a human") for c in exhausted]
+    actor = "model:unavailable"
+    version: str | None = None
+    try:
+        scorer = load_scorer()
+        version = scorer.version
+        actor = f"model:{version}"
+        decisions += _decide_all(fresh, scorer.score([c.body for c in fresh]))
+    except Exception:
+        # Never publish unscored: a scorer that cannot score holds the batch for a human.
+        log.exception("scoring failed for a batch of %d comments; holding them", len(fresh))
+        decisions += [
+            _hold(c, "the classifier failed on this comment; needs a human") for c in fresh
+        ]
+
+    with session_scope(sessions) as session:
+        decided = record_decisions(
+            session=session,
+            token=claim.token,
+            actor=actor,
+            model_version=version,
+            decisions=decisions,
+        )
+    return RoundResult(claimed=len(claim.comments), decided=decided)
+
+
+def _decide_all(
+    comments: Sequence[ClaimedComment], scores: Sequence[dict[str, float]]
+) -> list[ScoredDecision]:
+    if len(scores) != len(comments):
+        raise RuntimeError(f"scorer returned {len(scores)} results for {len(comments)} comments")
+    return [
+        ScoredDecision(comment_id=c.id, decision=decide(s, c.policy), scores=dict(s))
+        for c, s in zip(comments, scores, strict=True)
+    ]
+
+
+def _hold(comment: ClaimedComment, reason: str) -> ScoredDecision:
+    return ScoredDecision(
+        comment_id=comment.id, decision=Decision(CommentStatus.HELD, reason), scores=None
+    )
+
+
+def drain(
+    *,
+    sessions: sessionmaker[Session],
+    load_scorer: Callable[[], Scorer],
+    batch_size: int,
+    lease_seconds: float,
+    max_rounds: int = 50,
+) -> int:
+    """Score rounds until nothing is left to claim (bounded so one task cannot run forever)."""
+    decided = 0
+    for _ in range(max_rounds):
+        result = score_round(
+            sessions=sessions,
+            load_scorer=load_scorer,
+            batch_size=batch_size,
+            lease_seconds=lease_seconds,
+        )
+        decided += result.decided
+        if result.claimed < batch_size:
+            break
+    return decided

@@ -1,0 +1,51 @@
+"""Thin Celery tasks: each calls one plain function in workers.scoring."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery.signals import worker_process_init, worker_ready
+
+from classifiers import load_default_model
+from service.comments import count_stale_pending
+from service.config import get_settings
+from service.db import get_session_factory, session_scope
+from service.queue import SCORE_PENDING_TASK, SWEEP_TASK
+from workers.celery_app import app
+from workers.scoring import drain
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+@worker_ready.connect
+def _load_model_once(**_: Any) -> None:
+    # Pay the model load at start-up, not on the first comment a reader is waiting for.
+    load_default_model()
+
+
+@app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True)
+def score_pending() -> int:
+    settings = get_settings()
+    return drain(
+        sessions=get_session_factory(),
+        load_scorer=load_default_model,
+        batch_size=settings.batch_size,
+        lease_seconds=settings.claim_lease_seconds,
+    )
+
+
+@app.task(name=SWEEP_TASK, ignore_result=True)
+def sweep_pending() -> int:
+    """Re-send work for comments whose nudge was lost (broker restarted, worker killed)."""
+    settings = get_settings()
+    with session_scope() as session:
+        stale = count_stale_pending(
+            session=session, older_than=timedelta(seconds=settings.sweep_min_age_seconds)
+        )
+    nudges = min(-(-stale // settings.batch_size), 8)
+    for _ in range(nudges):
+        app.send_task(SCORE_PENDING_TASK)
+    if stale:
+        log.info("sweep found %d stale pending comments; sent %d nudges", stale, nudges)
+    return stale
