@@ -1,0 +1,128 @@
+"""Generated training sentences that mention identities, to counter identity-word bias.
+
+In Davidson, Stormfront and HatEval, words like "muslim", "gay" or "black" appear mostly in
+hateful rows, so a model learns the word itself as toxic. These sentences (written for this
+project, not taken from any data set) show the model the same words in ordinary, friendly
+comments (negatives) and beside real abuse (positives), so the weight has to go to the abuse.
+
+The bias *test* uses different templates (:mod:`classifiers.bias`), so passing it is not just
+memorising these.
+"""
+
+from __future__ import annotations
+
+from classifiers.data import LabelledComment, profanity_target
+from classifiers.model import UNKNOWN
+
+# (adjective form, plural/group form)
+TRAIN_IDENTITIES: tuple[tuple[str, str], ...] = (
+    ("gay", "gay people"),
+    ("lesbian", "lesbians"),
+    ("bisexual", "bisexual people"),
+    ("transgender", "transgender people"),
+    ("trans", "trans people"),
+    ("queer", "queer people"),
+    ("straight", "straight people"),
+    ("Muslim", "Muslims"),
+    ("Christian", "Christians"),
+    ("Jewish", "Jews"),
+    ("Hindu", "Hindus"),
+    ("Sikh", "Sikhs"),
+    ("Buddhist", "Buddhists"),
+    ("Catholic", "Catholics"),
+    ("atheist", "atheists"),
+    ("Black", "Black people"),
+    ("white", "white people"),
+    ("Asian", "Asians"),
+    ("Latino", "Latinos"),
+    ("Hispanic", "Hispanics"),
+    ("African", "Africans"),
+    ("Mexican", "Mexicans"),
+    ("Arab", "Arabs"),
+    ("Chinese", "Chinese people"),
+    ("Indian", "Indians"),
+    ("Pakistani", "Pakistanis"),
+    ("Somali", "Somalis"),
+    ("Syrian", "Syrians"),
+    ("Armenian", "Armenians"),
+    ("Azerbaijani", "Azerbaijanis"),
+    ("immigrant", "immigrants"),
+    ("refugee", "refugees"),
+    ("female", "women"),
+    ("male", "men"),
+    ("feminist", "feminists"),
+    ("disabled", "disabled people"),
+    ("deaf", "deaf people"),
+    ("elderly", "older people"),
+    ("young", "young people"),
+    ("working-class", "working-class families"),
+)
+
+NEUTRAL_TEMPLATES: tuple[str, ...] = (
+    "I am {a} {adj} person and I live in this town.",
+    "My neighbour is {adj} and she runs the bakery on the corner.",
+    "As {a} {adj} reader, I found this article very informative.",
+    "{Group} have lived in this city for generations.",
+    "The report interviewed several {group} about the new housing rules.",
+    "Many {group} volunteer at the food bank every weekend.",
+    "My best friend is {adj}, we have known each other since school.",
+    "{Group} deserve the same rights and respect as everyone else.",
+    "The festival celebrated {adj} culture with music and food.",
+    "I grew up with {group} and they were always kind to my family.",
+    "Being {adj} is part of who I am, and I am proud of it.",
+    "The council met with {group} to discuss the new school.",
+    "Our team has {adj} engineers and they are brilliant.",
+    "There should be more {adj} voices in the newsroom.",
+    "{Group} and their neighbours came together after the flood.",
+    "The author, who is {adj}, wrote a moving essay about her childhood.",
+    "Thanks for covering the story of {group} in our region.",
+    "I am {adj} and I agree with this decision.",
+    "This policy will affect {group} and everyone else in the county.",
+    "The study found that {group} vote at similar rates.",
+    "{Group} are part of our community.",
+    "I married {a} {adj} man and we have two kids.",
+    "As {a} {adj} woman I think the mayor got this right.",
+    "The {adj} community organised a charity run.",
+    "Both {group} and their neighbours lost loved ones in the war.",
+)
+
+# Abuse that happens to name an identity: the abuse must carry the score.
+# (template, hate, insult)
+ABUSIVE_TEMPLATES: tuple[tuple[str, int, int], ...] = (
+    ("{Group} are vermin and should be wiped out.", 1, UNKNOWN),
+    ("All {group} are filthy animals, send them back.", 1, UNKNOWN),
+    ("I hate {group}, they are disgusting parasites.", 1, UNKNOWN),
+    ("{Group} are subhuman trash and do not belong here.", 1, UNKNOWN),
+    ("Get rid of every last one of the {group}, they are a disease.", 1, UNKNOWN),
+    ("You are a stupid {adj} idiot, shut up.", UNKNOWN, 1),
+    ("Shut up you worthless {adj} moron.", UNKNOWN, 1),
+    ("You are a pathetic loser and your opinion is garbage.", 0, 1),
+    ("Nobody wants to hear from a dumb {adj} clown like you.", UNKNOWN, 1),
+    ("What an idiot, you clearly cannot read.", 0, 1),
+)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _fill(template: str, adj: str, group: str) -> str:
+    return template.format(a=_article(adj), adj=adj, group=group, Group=group[:1].upper() + group[1:])
+
+
+def identity_comments() -> list[LabelledComment]:
+    rows: list[LabelledComment] = []
+    seen: set[str] = set()
+    for adj, group in TRAIN_IDENTITIES:
+        for template in NEUTRAL_TEMPLATES:
+            text = _fill(template, adj, group)
+            rows.append(LabelledComment(text, "identity_templates", (0, 0, 0, 0)))
+        for template, hate, insult in ABUSIVE_TEMPLATES:
+            text = _fill(template, adj, group)
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append(
+                LabelledComment(text, "identity_templates", (1, hate, insult, profanity_target(text)))
+            )
+    return rows

@@ -1,0 +1,39 @@
+"""Word lists used by normalisation and by the weak ``profanity`` label.
+
+These are not block lists: the model's scores come from learned weights. The lists only let the
+normaliser repair masked or stretched spellings (``f**k``, ``shiiiit``) to a known word, and
+define which words count as obscene for the profanity label, since none of the human-labelled
+data sets has a profanity column.
+"""
+
+from __future__ import annotations
+
+# Obscene words: the profanity label is "contains one of these after normalisation".
+PROFANE_WORDS: frozenset[str] = frozenset(
+    """
+    fuck fucks fucked fucker fuckers fucking fuckin fuckn motherfucker motherfuckers
+    motherfucking mf fck fk fuk fuking stfu wtf gtfo
+    shit shits shitty shitting bullshit shithead shitheads
+    bitch bitches bitchy bitchass
+    cunt cunts twat twats
+    dick dicks dickhead dickheads cock cocks cocksucker
+    pussy pussies
+    ass asses asshole assholes arse arsehole jackass dumbass
+    bastard bastards
+    whore whores hoe hoes slut sluts thot thots
+    wanker wankers bollocks tits titties
+    piss pissed damn goddamn crap
+    """.split()
+)
+
+# Insults and slurs the normaliser should recognise through masks and stretched letters.
+# (They are features like any other word; listing them here only helps spelling repair.)
+INSULT_WORDS: frozenset[str] = frozenset(
+    """
+    idiot idiots idiotic stupid moron morons moronic dumb dumber imbecile cretin loser losers
+    retard retards retarded scum trash pathetic clown clowns ugly fat freak freaks
+    nigga niggas nigger niggers fag fags faggot faggots dyke tranny kike spic chink wetback
+    """.split()
+)
+
+REPAIR_WORDS: frozenset[str] = PROFANE_WORDS | INSULT_WORDS

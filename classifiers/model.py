@@ -1,0 +1,211 @@
+"""The toxicity model: one calibrated linear classifier per label over shared features."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+
+from classifiers.features import CommentVectorizer
+from classifiers.normalize import tokenize, tokenize_with_spans
+
+LABELS: tuple[str, ...] = ("toxicity", "hate", "insult", "profanity")
+
+# Targets use -1 for "this data set says nothing about this label"; such rows are left out of
+# that label's fit, calibration and metrics instead of being counted as negatives.
+UNKNOWN = -1
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A span of the original comment and how much it moved the score (calibrated logit)."""
+
+    text: str
+    start: int
+    end: int
+    weight: float
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+class ToxicityModel(BaseEstimator):  # type: ignore[misc]
+    """Comment -> calibrated probability per label.
+
+    ``fit`` learns the features and one L2 logistic regression per label (rows whose target is
+    ``UNKNOWN`` are skipped for that label); ``calibrate`` fits Platt scaling per label on a
+    held-out split, so ``score`` returns probabilities that match observed frequencies there.
+    """
+
+    def __init__(
+        self,
+        labels: tuple[str, ...] = LABELS,
+        C: float | tuple[float, ...] = 4.0,
+        word_bits: int = 18,
+        char_bits: int = 18,
+        version: str = "untrained",
+    ) -> None:
+        self.labels = labels
+        self.C = C
+        self.word_bits = word_bits
+        self.char_bits = char_bits
+        self.version = version
+
+    card: dict[str, Any]
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        progress: Any = None,
+    ) -> ToxicityModel:
+        targets = np.asarray(targets)
+        if targets.shape != (len(texts), len(self.labels)):
+            raise ValueError(f"targets must have shape ({len(texts)}, {len(self.labels)})")
+        weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight)
+        if weights.ndim == 1:
+            weights = np.repeat(weights[:, None], len(self.labels), axis=1)
+        self.vectorizer_ = CommentVectorizer(word_bits=self.word_bits, char_bits=self.char_bits)
+        self.vectorizer_.fit(texts)
+        X = self._features(texts)
+        Cs = self.C if isinstance(self.C, tuple) else (self.C,) * len(self.labels)
+        coefs, intercepts = [], []
+        for k, label in enumerate(self.labels):
+            known = targets[:, k] != UNKNOWN
+            y = targets[known, k]
+            if len(np.unique(y)) < 2:
+                raise ValueError(f"label {label!r} needs positive and negative examples")
+            # liblinear: deterministic, single-threaded and quick on sparse high-dim text.
+            clf = LogisticRegression(C=Cs[k], solver="liblinear", max_iter=200)
+            clf.fit(X[known], y, sample_weight=weights[known, k])
+            coef = clf.coef_[0].astype(np.float32)
+            coef[np.abs(coef) < 1e-4] = 0.0  # unseen hash buckets and noise: keeps the file small
+            coefs.append(coef)
+            intercepts.append(float(clf.intercept_[0]))
+            if progress is not None:
+                progress(label)
+        self.coef_ = sp.csr_matrix(np.vstack(coefs))
+        self.intercept_ = np.asarray(intercepts, dtype=np.float64)
+        self.calibration_ = np.tile(np.array([1.0, 0.0]), (len(self.labels), 1))
+        self.__dict__.pop("_dense_coef", None)
+        return self
+
+    def calibrate(self, texts: Sequence[str], targets: np.ndarray) -> ToxicityModel:
+        """Platt scaling per label on a split the linear models were not fitted on."""
+        raw = self.decision_function(texts, calibrated=False)
+        targets = np.asarray(targets)
+        calibration = []
+        for k, _label in enumerate(self.labels):
+            known = targets[:, k] != UNKNOWN
+            platt = LogisticRegression(C=1e4, solver="lbfgs")
+            platt.fit(raw[known, k : k + 1], targets[known, k])
+            calibration.append([float(platt.coef_[0, 0]), float(platt.intercept_[0])])
+        self.calibration_ = np.asarray(calibration, dtype=np.float64)
+        return self
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        word, char = self.vectorizer_.transform_blocks(texts)
+        return sp.hstack([word, char], format="csr")
+
+    def _weights(self) -> np.ndarray:
+        dense: np.ndarray | None = self.__dict__.get("_dense_coef")
+        if dense is None:
+            # Dense (n_features, n_labels) float32 makes sparse @ dense the fastest product.
+            dense = np.ascontiguousarray(self.coef_.toarray().T, dtype=np.float32)
+            self.__dict__["_dense_coef"] = dense
+        return dense
+
+    def decision_function(self, texts: Sequence[str], calibrated: bool = True) -> np.ndarray:
+        word, char = self.vectorizer_.transform_tokens([tokenize(t) for t in texts])
+        weights = self._weights()
+        n_word = word.shape[1]
+        z = (word @ weights[:n_word]) + (char @ weights[n_word:]) + self.intercept_
+        if calibrated:
+            z = z * self.calibration_[:, 0] + self.calibration_[:, 1]
+        return np.asarray(z, dtype=np.float64)
+
+    def score_matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, shape ``(len(texts), len(labels))``."""
+        if isinstance(texts, str):
+            raise TypeError("score_matrix takes a sequence of comments, not one string")
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)))
+        return _sigmoid(self.decision_function(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.score_matrix(texts)
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:  # type: ignore[override]
+        """One ``{label: probability}`` dict per comment, keys in ``labels`` order."""
+        matrix = self.score_matrix(texts)
+        labels = self.labels
+        return [dict(zip(labels, map(float, row), strict=True)) for row in matrix]
+
+    # -- explanation -------------------------------------------------------------------------
+
+    def explain(self, text: str, label: str = "toxicity", top_k: int = 8) -> list[Contribution]:
+        """Spans of ``text`` that pushed ``label``'s score up most, largest first.
+
+        Exact for a linear model: each feature's tf-idf value x coefficient (times the Platt
+        slope, so weights are in calibrated-logit units) is shared among the tokens that
+        produced it; a token's weight is credited to the original chunk it came from.
+        Weights plus ``explain_intercept(label)`` sum to the calibrated logit.
+        """
+        k = self.labels.index(label)
+        spans = tokenize_with_spans(text)
+        tokens = [t for t, _, _ in spans]
+        word, char = self.vectorizer_.transform_tokens([tokens])
+        weights = self._weights()[:, k] * self.calibration_[k, 0]
+        n_word = word.shape[1]
+        word_value = dict(zip(word.indices.tolist(), word.data.tolist(), strict=True))
+        char_value = dict(zip(char.indices.tolist(), char.data.tolist(), strict=True))
+        vec = self.vectorizer_
+        # Occurrence counts, to share a repeated feature's contribution among its producers.
+        word_count: dict[int, float] = defaultdict(float)
+        char_count: dict[int, float] = defaultdict(float)
+        per_token_features = [vec._token_features(t) for t in tokens]
+        bigrams = [vec._bigram(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
+        for uni, chars in per_token_features:
+            word_count[uni] += 1
+            for c in chars.tolist():
+                char_count[c] += 1
+        for b in bigrams:
+            word_count[b] += 1
+        token_weight = np.zeros(len(tokens))
+        for i, (uni, chars) in enumerate(per_token_features):
+            token_weight[i] += word_value[uni] * weights[uni] / word_count[uni]
+            for c in chars.tolist():
+                token_weight[i] += char_value[c] * weights[n_word + c] / char_count[c]
+        for i, b in enumerate(bigrams):
+            share = word_value[b] * weights[b] / word_count[b] / 2
+            token_weight[i] += share
+            token_weight[i + 1] += share
+        by_span: dict[tuple[int, int], float] = defaultdict(float)
+        for (_, start, end), w in zip(spans, token_weight, strict=True):
+            by_span[(start, end)] += float(w)
+        ranked = sorted(by_span.items(), key=lambda item: -item[1])[:top_k]
+        return [Contribution(text[s:e], s, e, w) for (s, e), w in ranked]
+
+    def explain_intercept(self, label: str = "toxicity") -> float:
+        k = self.labels.index(label)
+        a, b = self.calibration_[k]
+        return float(self.intercept_[k] * a + b)
+
+    # Derived arrays are rebuilt after loading; only learned state goes into the file.
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_dense_coef", None)
+        state.pop("card", None)
+        return state

@@ -1,0 +1,207 @@
+"""Text normalisation that undoes the usual evasions before features are built.
+
+A comment is split into whitespace *chunks* of the original text (runs of spaced-out single
+letters such as ``i d i o t`` are merged into one chunk). Each chunk is normalised on its own
+into zero or more word tokens, so every token knows the character span of the original text it
+came from; that is what lets :meth:`ToxicityModel.explain` point at the words a moderator sees.
+
+Chunk normalisation is cached because comment vocabulary is Zipf-distributed: after a few
+thousand comments almost every chunk is a cache hit, which is where the throughput comes from.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from classifiers.lexicon import REPAIR_WORDS
+
+# Characters people substitute for letters. Digits are only translated inside tokens that also
+# contain letters, so years and prices are left alone.
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "+": "t",
+        "€": "e",
+    }
+)
+_LEET_CHARS = frozenset("013457@$!|+€")
+_MASK_CHARS = frozenset("*#%")
+_TOKEN_RE = re.compile(r"[a-z0-9@$*#%!|+€']+")
+_URL_RE = re.compile(r"^(?:https?:|www\.|[a-z0-9.-]+\.(?:com|org|net|co|ly|io|gov|edu|uk)(?:/|$))")
+_REPEAT3_RE = re.compile(r"(.)\1{2,}")
+_REPEAT2_RE = re.compile(r"(.)\1+")
+_SPELLED_RE = re.compile(r"^(?:[a-z0-9@$*!][.\-_]){2,}[a-z0-9@$*!][.\-_]?$")
+_SEPARATORS_RE = re.compile(r"[.\-_/\\,;:?\"()\[\]{}<>=~^`]+")
+# A spaced-out letter, possibly followed by punctuation ("i d i o t," ends with "t,").
+_SINGLE_RE = re.compile(r"^[A-Za-z0-9@$*!][.,!?;:]*$")
+
+# Emojis that carry a meaning a moderator would read as words; every other emoji or symbol is
+# treated as a separator so that decorating a comment with emojis does not change its score.
+_EMOJI_WORDS = {
+    "\U0001f595": " fuck ",  # middle finger
+    "\U0001f92c": " fuck ",  # face with symbols on mouth
+    "\U0001f4a9": " shit ",
+}
+
+_REPAIR_BY_LENGTH: dict[int, tuple[str, ...]] = {}
+for _word in REPAIR_WORDS:
+    _REPAIR_BY_LENGTH.setdefault(len(_word), ())
+    _REPAIR_BY_LENGTH[len(_word)] += (_word,)
+_REPAIR_BY_SQUEEZED = {_REPEAT2_RE.sub(r"\1", w): w for w in sorted(REPAIR_WORDS)}
+
+URL_TOKEN = "xxurl"
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _unmask(token: str) -> str:
+    """Fill ``f*ck`` / ``b****`` style masks from the repair lexicon, else drop the masks."""
+    stripped = token.strip("*#%")
+    if stripped and not (set(stripped) & _MASK_CHARS) and len(stripped) == len(token):
+        return token
+    pattern = re.compile("^" + "".join("." if c in _MASK_CHARS else re.escape(c) for c in token))
+    for word in _REPAIR_BY_LENGTH.get(len(token), ()):
+        if pattern.match(word):
+            return word
+    return "".join(c for c in token if c not in _MASK_CHARS)
+
+
+def _normalize_token(token: str) -> str:
+    token = token.strip("'")
+    if not token:
+        return ""
+    # Trailing "!" is punctuation, not a leet "i" ("idiot!!").
+    token = token.rstrip("!")
+    if not token:
+        return ""
+    n_alpha = sum("a" <= c <= "z" for c in token)
+    has_alpha = n_alpha > 0
+    if set(token) & _MASK_CHARS and has_alpha:
+        token = _unmask(token.translate(_LEET) if set(token) & _LEET_CHARS else token)
+    elif n_alpha >= 2 and set(token) & _LEET_CHARS:
+        # ("4u", "b4" stay as they are: one letter is too little evidence of a disguised word)
+        token = token.translate(_LEET)
+    elif not has_alpha:
+        token = "".join(c for c in token if c.isdigit())
+        return token
+    token = token.replace("'", "")
+    if _REPEAT3_RE.search(token):
+        token = _REPEAT3_RE.sub(r"\1\1", token)
+    if token not in REPAIR_WORDS:
+        squeezed = _REPEAT2_RE.sub(r"\1", token)
+        if squeezed != token:
+            token = _REPAIR_BY_SQUEEZED.get(squeezed, token)
+    return token
+
+
+@lru_cache(maxsize=262_144)
+def normalize_chunk(chunk: str) -> tuple[str, ...]:
+    """Normalise one whitespace chunk of the original text into word tokens."""
+    if chunk.startswith("@") and len(chunk) > 1:
+        return ()  # @mentions identify people, not what was said about them
+    if chunk == "RT" or chunk == "URL":
+        return ()  # retweet marker / OLID's link placeholder: data-set artefacts
+    if "&" in chunk:
+        chunk = html.unescape(chunk)
+    for emoji, words in _EMOJI_WORDS.items():
+        if emoji in chunk:
+            chunk = chunk.replace(emoji, words)
+    text = unicodedata.normalize("NFKC", chunk).lower()
+    if not text.isascii():
+        text = _strip_accents(text)
+    if _URL_RE.match(text) or "://" in text:
+        return (URL_TOKEN,)
+    if text.startswith("#"):
+        text = text[1:]
+    if _SPELLED_RE.match(text):
+        text = _SEPARATORS_RE.sub("", text)
+    else:
+        text = _SEPARATORS_RE.sub(" ", text)
+    tokens = []
+    for raw in _TOKEN_RE.findall(text):
+        token = _normalize_token(raw)
+        if token:
+            tokens.append(token)
+    return tuple(tokens)
+
+
+def _merge_spaced(chunks: list[str]) -> list[tuple[int, int]]:
+    """Index ranges of chunks; runs of >= 3 single characters (``i d i o t``) become one."""
+    groups: list[tuple[int, int]] = []
+    i, n = 0, len(chunks)
+    while i < n:
+        if _SINGLE_RE.match(chunks[i]):
+            j = i
+            while j < n and _SINGLE_RE.match(chunks[j]):
+                j += 1
+            if j - i >= 3:
+                groups.append((i, j))
+            else:
+                groups.extend((k, k + 1) for k in range(i, j))
+            i = j
+        else:
+            groups.append((i, i + 1))
+            i += 1
+    return groups
+
+
+def _has_single_run(chunks: list[str]) -> bool:
+    run = 0
+    for chunk in chunks:
+        run = run + 1 if len(chunk) <= 3 and _SINGLE_RE.match(chunk) else 0
+        if run >= 3:
+            return True
+    return False
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised word tokens of a comment (the fast path used for scoring)."""
+    chunks = text.split()
+    tokens: list[str] = []
+    if _has_single_run(chunks):
+        for i, j in _merge_spaced(chunks):
+            tokens.extend(normalize_chunk("".join(chunks[i:j])))
+        return tokens
+    for chunk in chunks:
+        tokens.extend(normalize_chunk(chunk))
+    return tokens
+
+
+_CHUNK_RE = re.compile(r"\S+")
+
+
+def tokenize_with_spans(text: str) -> list[tuple[str, int, int]]:
+    """Like :func:`tokenize`, with the ``[start, end)`` span of the original text per token."""
+    matches = list(_CHUNK_RE.finditer(text))
+    chunks = [m.group() for m in matches]
+    out: list[tuple[str, int, int]] = []
+    for i, j in _merge_spaced(chunks):
+        start, end = matches[i].start(), matches[j - 1].end()
+        for token in normalize_chunk("".join(chunks[i:j])):
+            out.append((token, start, end))
+    return out
+
+
+def normalize(text: str) -> str:
+    """Readable normalised form of a comment, for debugging and the docs."""
+    return " ".join(tokenize(text))
+
+
+def normalize_many(texts: Iterable[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]

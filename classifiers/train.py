@@ -1,0 +1,144 @@
+"""Training: split, weight, fit, calibrate, and write the model card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from classifiers.data import (
+    SPLIT_SALT,
+    SPLITS,
+    LabelledComment,
+    read_labelled_file,
+    read_shared,
+    split_of,
+)
+from classifiers.identity import identity_comments
+from classifiers.model import LABELS, UNKNOWN, ToxicityModel
+
+# Chosen on the calibration split (log-loss of each label; see docs/classifier.md).
+DEFAULT_C: tuple[float, ...] = (4.0, 4.0, 4.0, 4.0)
+
+
+def targets_of(rows: Sequence[LabelledComment]) -> np.ndarray:
+    return np.asarray([r.targets for r in rows], dtype=np.int8).reshape(len(rows), len(LABELS))
+
+
+def balanced_weights(rows: Sequence[LabelledComment]) -> np.ndarray:
+    """Per label, weight each source's positives and negatives to equal total mass.
+
+    The sources differ wildly in base rate (Davidson is 80% offensive, Stormfront 11% hate), so
+    an unweighted model learns "looks like a tweet from Davidson" as toxic. Balancing inside
+    each source removes that shortcut; a source keeps a total weight equal to its size, and
+    Platt scaling afterwards restores honest probabilities.
+    """
+    targets = targets_of(rows)
+    sources = np.asarray([r.source for r in rows])
+    weights = np.zeros(targets.shape, dtype=np.float64)
+    for k in range(len(LABELS)):
+        for source in np.unique(sources):
+            in_source = (sources == source) & (targets[:, k] != UNKNOWN)
+            n = int(in_source.sum())
+            for cls in (0, 1):
+                cell = in_source & (targets[:, k] == cls)
+                if cell.any():
+                    weights[cell, k] = n / (2.0 * cell.sum())
+    return weights
+
+
+def split_rows(rows: Sequence[LabelledComment]) -> dict[str, list[LabelledComment]]:
+    splits: dict[str, list[LabelledComment]] = {name: [] for name in SPLITS}
+    for row in rows:
+        splits[split_of(row.text)].append(row)
+    return splits
+
+
+def load_training_rows(inputs: Sequence[Path], data_dir: Path) -> list[LabelledComment]:
+    if not inputs:
+        return read_shared(data_dir)
+    rows: list[LabelledComment] = []
+    for path in inputs:
+        rows.extend(read_labelled_file(path))
+    return rows
+
+
+def default_version(today: dt.date | None = None, build: int = 1) -> str:
+    today = today or dt.date.today()
+    return f"tfidf-lr-{today:%Y.%m.%d}-{build}"
+
+
+def fit_model(
+    train: Sequence[LabelledComment],
+    calibration: Sequence[LabelledComment],
+    *,
+    version: str,
+    C: tuple[float, ...] = DEFAULT_C,
+    augment_identities: bool = True,
+    word_bits: int = 18,
+    char_bits: int = 18,
+    progress: Callable[[str], None] | None = None,
+) -> ToxicityModel:
+    rows = list(train) + (identity_comments() if augment_identities else [])
+    model = ToxicityModel(C=C, word_bits=word_bits, char_bits=char_bits, version=version)
+    model.fit(
+        [r.text for r in rows],
+        targets_of(rows),
+        sample_weight=balanced_weights(rows),
+        progress=progress,
+    )
+    if progress is not None:
+        progress("calibration")
+    model.calibrate([r.text for r in calibration], targets_of(calibration))
+    return model
+
+
+def describe_split(splits: dict[str, list[LabelledComment]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule": f"crc32('{SPLIT_SALT}' + normalised text) % 100 -> "
+        + ", ".join(f"{name} [{lo}, {hi})" for name, (lo, hi) in SPLITS.items()),
+        "rows": {},
+    }
+    for name, rows in splits.items():
+        out["rows"][name] = dict(sorted(Counter(r.source for r in rows).items()))
+    return out
+
+
+def base_card(model: ToxicityModel, splits: dict[str, list[LabelledComment]]) -> dict[str, Any]:
+    from classifiers import data
+
+    return {
+        "version": model.version,
+        "labels": list(model.labels),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model": {
+            "kind": "normalised tokens -> hashed word 1-2gram + char_wb 2-5gram TF-IDF "
+            "-> L2 logistic regression per label (liblinear) -> Platt scaling per label",
+            "word_bits": model.word_bits,
+            "char_bits": model.char_bits,
+            "C": list(model.C) if isinstance(model.C, tuple) else model.C,
+            "sample_weighting": "per source and label, positives and negatives balanced",
+            "identity_augmentation": "classifiers/identity.py generated sentences (train only)",
+        },
+        "training_data": {
+            "sources": {
+                "davidson": "Davidson et al. 2017, labeled_data.csv (MIT)",
+                "olid": "OLID v1.0 training set, Zampieri et al. 2019 (CC BY 4.0)",
+                "hateval": "SemEval-2019 Task 5 English, TweetEval train+val (research use)",
+                "stormfront": "de Gibert et al. 2018 (CC BY-SA 3.0 ES)",
+            },
+            "mapping": (data.__doc__ or "").strip(),
+            "split": describe_split(splits),
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+    }
