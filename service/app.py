@@ -1,6 +1,7 @@
 """The FastAPI application: routers, error mapping and request limits."""
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
@@ -46,6 +48,15 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = details[0] if details else {"field": None, "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
     return _error(422, "invalid_request", message, details=details)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown path, wrong method, unparseable body) in our format."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        return _error(400, "invalid_json", "the request body is not valid UTF-8 JSON")
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -112,6 +123,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.add_exception_handler(ModerationError, _moderation_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)

@@ -175,16 +175,20 @@ def claim_pending(*, session: Session, batch_size: int, lease_seconds: float) ->
     """
     now = utcnow()
     token = str(uuid.uuid4())
+    # A materialised CTE, not "id IN (subquery)": PostgreSQL may re-run a locking subquery
+    # inside the update's plan and claim more than batch_size rows.
     candidates = (
         select(Comment.id)
         .where(_claimable(now))
         .order_by(Comment.created_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
     )
     claimed = session.execute(
         update(Comment)
-        .where(Comment.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(Comment.id == candidates.c.id, _claimable(now))
         .values(
             claim_token=token,
             lease_expires_at=now + timedelta(seconds=lease_seconds),

@@ -1,0 +1,38 @@
+# The few verbs people type. `make run` and `make test` each install what they need first.
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.8
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint typecheck unit bench services clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+
+run: install
+	$(VENV)/bin/moderation up
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy service workers classifiers
+
+test: install services lint typecheck
+	$(VENV)/bin/pytest
+
+bench: install services
+	$(VENV)/bin/python scripts/bench_model.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

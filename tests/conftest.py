@@ -1,0 +1,207 @@
+"""Fixtures that start real things: a PostgreSQL database, Redis, API and worker processes.
+
+Tests that need PostgreSQL or Redis fail (never skip) when those are not answering;
+`make test` starts them first (scripts/ensure-services.sh).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import db, queue
+from service.config import get_settings
+from service.migrate import upgrade
+from service.models import Site
+from service.policy import Policy
+from service.sites import create_site
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+ROOT = Path(__file__).resolve().parent.parent
+
+# Environment variables that would point a child process somewhere else.
+_SERVICE_ENV = ("DATABASE_URL", "REDIS_URL", "BROKER_URL")
+
+
+def reset_caches() -> None:
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.get_session_factory.cache_clear()
+    queue._producer = None
+
+
+# --- real PostgreSQL and Redis ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run."""
+    name = f"moderation_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL is needed at {PG_ADMIN_URL} and is not usable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is needed at {TEST_REDIS_URL} and is not answering: {exc}")
+    client.flushdb()
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def pg_env(
+    pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """This process's settings point at the test PostgreSQL and Redis; tables start empty."""
+    env = {"DATABASE_URL": pg_url, "REDIS_URL": redis_url, "MODERATION_DATA_DIR": str(tmp_path)}
+    monkeypatch.delenv("BROKER_URL", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reset_caches()
+    with db.get_engine().begin() as connection:
+        connection.execute(text("TRUNCATE audit_events, comments, sites CASCADE"))
+    redis.Redis.from_url(redis_url).flushdb()
+    yield env
+    db.get_engine().dispose()
+    reset_caches()
+
+
+@pytest.fixture
+def sqlite_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A migrated SQLite store in a temporary folder, the embedded default."""
+    for key in _SERVICE_ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MODERATION_DATA_DIR", str(tmp_path))
+    reset_caches()
+    upgrade()
+    yield tmp_path
+    db.get_engine().dispose()
+    reset_caches()
+
+
+@pytest.fixture
+def sessions() -> sessionmaker[Session]:
+    return db.get_session_factory()
+
+
+def make_site(session: Session, **overrides: object) -> tuple[Site, str]:
+    fields: dict[str, object] = {
+        "name": f"site-{uuid.uuid4().hex[:8]}",
+        "policy": Policy(approve_below=0.5, reject_at=0.9),
+        "allowed_origins": [],
+    }
+    fields.update(overrides)
+    site, key = create_site(session=session, **fields)  # type: ignore[arg-type]
+    session.commit()
+    return site, key
+
+
+# --- real processes --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Process:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def start_process(args: list[str], env: dict[str, str], log: Path) -> Process:
+    full_env = {k: v for k, v in os.environ.items() if k not in _SERVICE_ENV}
+    full_env.update(env)
+    full_env["PYTHONUNBUFFERED"] = "1"
+    handle = log.open("wb")
+    popen = subprocess.Popen(
+        args, cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Process(popen=popen, log=log)
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, process: Process | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if process is not None and process.popen.poll() is not None:
+            raise AssertionError(f"{what}: process exited early:\n{process.output()[-4000:]}")
+        time.sleep(0.1)
+    tail = process.output()[-4000:] if process else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tail}")
+
+
+def moderation(*args: str) -> list[str]:
+    return [sys.executable, "-m", "service.cli", *args]
+
+
+@pytest.fixture
+def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    process = start_process(moderation("serve", "--port", str(port)), pg_env, tmp_path / "api.log")
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=60, what="the API to answer", process=process)
+        yield base
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
+    process = start_process(moderation("worker"), pg_env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: " ready." in process.output(), timeout=90, what="the worker", process=process)
+        yield process
+    finally:
+        process.stop()

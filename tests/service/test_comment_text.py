@@ -1,0 +1,71 @@
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.comment_text import clean_identifier, clean_text
+from service.errors import InvalidComment
+
+
+def clean_body(value: str) -> str:
+    return clean_text(value, field="body", max_chars=50, multiline=True)
+
+
+def code_of(value: str) -> str:
+    with pytest.raises(InvalidComment) as caught:
+        clean_body(value)
+    return caught.value.code
+
+
+def test_keeps_ordinary_text_and_trims() -> None:
+    assert clean_body("  I <3 this, and 2 < 3.\nSecond line.  ") == "I <3 this, and 2 < 3.\nSecond line."
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 51, "too_long"),
+        ("nul\x00byte", "control_characters"),
+        ("bell\x07", "control_characters"),
+        ("evil\u202eexe.txt", "bidi_control_characters"),
+        ("<script>alert(1)</script>", "markup_not_allowed"),
+        ('<img src=x onerror="alert(1)">', "markup_not_allowed"),
+        ("lone \ud800 surrogate", "invalid_unicode"),
+    ],
+)
+def test_refuses_with_a_reason(value: str, code: str) -> None:
+    assert code_of(value) == code
+
+
+def test_single_line_fields_refuse_newlines() -> None:
+    with pytest.raises(InvalidComment) as caught:
+        clean_text("Ann\nSmith", field="author_name", max_chars=50, multiline=False)
+    assert caught.value.code == "control_characters"
+
+
+def test_identifier_must_be_printable() -> None:
+    with pytest.raises(InvalidComment):
+        clean_identifier("a\tb", field="article_id", max_chars=10)
+    assert clean_identifier(" a-1 ", field="article_id", max_chars=10) == "a-1"
+
+
+@given(st.text(max_size=80))
+def test_accepted_text_is_bounded_trimmed_and_free_of_controls(value: str) -> None:
+    try:
+        cleaned = clean_body(value)
+    except InvalidComment as error:
+        assert error.code in {
+            "empty",
+            "too_long",
+            "control_characters",
+            "bidi_control_characters",
+            "markup_not_allowed",
+            "invalid_unicode",
+        }
+        return
+    assert 0 < len(cleaned) <= 50
+    assert cleaned == cleaned.strip()
+    assert all(c in "\t\n\r" or unicodedata.category(c) != "Cc" for c in cleaned)
