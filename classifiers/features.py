@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from classifiers.lexicon import IDENTITY_PLACEHOLDER, IDENTITY_TERMS
 from classifiers.normalize import tokenize
 
 _MAX_TOKEN_CHARS = 24
@@ -40,12 +41,20 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         char_min_n: int = 2,
         char_max_n: int = 5,
         word_bigrams: bool = True,
+        mask_identities: bool = True,
     ) -> None:
         self.word_bits = word_bits
         self.char_bits = char_bits
         self.char_min_n = char_min_n
         self.char_max_n = char_max_n
         self.word_bigrams = word_bigrams
+        self.mask_identities = mask_identities
+
+    def map_tokens(self, tokens: Sequence[str]) -> Sequence[str]:
+        """Identity terms -> one placeholder (see :data:`classifiers.lexicon.IDENTITY_TERMS`)."""
+        if not self.mask_identities:
+            return tokens
+        return [IDENTITY_PLACEHOLDER if t in IDENTITY_TERMS else t for t in tokens]
 
     # -- token level -------------------------------------------------------------------------
 
@@ -81,7 +90,8 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         char_ptr = [0]
         char_total = 0
         features = self._token_features
-        for tokens in docs:
+        for doc in docs:
+            tokens = self.map_tokens(doc)
             for token in tokens:
                 word, chars = features(token)
                 word_idx.append(word)

@@ -37,3 +37,27 @@ INSULT_WORDS: frozenset[str] = frozenset(
 )
 
 REPAIR_WORDS: frozenset[str] = PROFANE_WORDS | INSULT_WORDS
+
+# Identity terms (normalised forms). With ``mask_identities`` the vectoriser maps all of them
+# to one placeholder token, so no single identity can acquire its own toxic weight from the
+# data sets where it mostly appears in hateful rows; what is said about the group must carry
+# the score. Slurs are deliberately *not* here.
+IDENTITY_TERMS: frozenset[str] = frozenset(
+    """
+    gay gays lesbian lesbians bisexual bi transgender trans transgendered queer queers
+    homosexual homosexuals heterosexual straight lgbt lgbtq lgbtqia nonbinary
+    muslim muslims islam islamic christian christians christianity jew jews jewish judaism
+    hindu hindus sikh sikhs buddhist buddhists catholic catholics protestant protestants
+    mormon mormons atheist atheists
+    black blacks white whites asian asians latino latinos latina latinas latinx hispanic
+    hispanics african africans american americans mexican mexicans arab arabs chinese indian
+    indians pakistani pakistanis nigerian nigerians somali somalis syrian syrians
+    armenian armenians azerbaijani azerbaijanis kurd kurds kurdish roma romani ukrainian
+    ukrainians palestinian palestinians israeli israelis iranian iranians iraqi iraqis
+    afghan afghans turkish turks russian russians polish european europeans
+    immigrant immigrants migrant migrants refugee refugees
+    woman women female females girl girls lady ladies man men male males feminist feminists
+    disabled deaf blind elderly
+    """.split()
+)
+IDENTITY_PLACEHOLDER = "xxidentity"

@@ -50,12 +50,14 @@ class ToxicityModel(BaseEstimator):  # type: ignore[misc]
         C: float | tuple[float, ...] = 4.0,
         word_bits: int = 18,
         char_bits: int = 18,
+        mask_identities: bool = True,
         version: str = "untrained",
     ) -> None:
         self.labels = labels
         self.C = C
         self.word_bits = word_bits
         self.char_bits = char_bits
+        self.mask_identities = mask_identities
         self.version = version
 
     card: dict[str, Any]
@@ -75,7 +77,11 @@ class ToxicityModel(BaseEstimator):  # type: ignore[misc]
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight)
         if weights.ndim == 1:
             weights = np.repeat(weights[:, None], len(self.labels), axis=1)
-        self.vectorizer_ = CommentVectorizer(word_bits=self.word_bits, char_bits=self.char_bits)
+        self.vectorizer_ = CommentVectorizer(
+            word_bits=self.word_bits,
+            char_bits=self.char_bits,
+            mask_identities=self.mask_identities,
+        )
         self.vectorizer_.fit(texts)
         X = self._features(texts)
         Cs = self.C if isinstance(self.C, tuple) else (self.C,) * len(self.labels)
@@ -172,6 +178,7 @@ class ToxicityModel(BaseEstimator):  # type: ignore[misc]
         word_value = dict(zip(word.indices.tolist(), word.data.tolist(), strict=True))
         char_value = dict(zip(char.indices.tolist(), char.data.tolist(), strict=True))
         vec = self.vectorizer_
+        tokens = list(vec.map_tokens(tokens))
         # Occurrence counts, to share a repeated feature's contribution among its producers.
         word_count: dict[int, float] = defaultdict(float)
         char_count: dict[int, float] = defaultdict(float)

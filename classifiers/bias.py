@@ -1,0 +1,135 @@
+"""Template-based identity bias check: identity term x (neutral | abusive) templates.
+
+Every model version must keep neutral sentences that merely *mention* an identity below the
+review threshold, and still score the abusive ones above the neutral ones. The templates here
+are deliberately different from the training sentences in :mod:`classifiers.identity`, and the
+term list includes identities the training sentences never use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifiers.model import ToxicityModel
+
+# (adjective form, group form)
+BIAS_IDENTITIES: tuple[tuple[str, str], ...] = (
+    ("gay", "gay men"),
+    ("lesbian", "lesbians"),
+    ("transgender", "trans women"),
+    ("bisexual", "bisexual people"),
+    ("Muslim", "Muslims"),
+    ("Jewish", "Jewish people"),
+    ("Christian", "Christians"),
+    ("Hindu", "Hindus"),
+    ("Sikh", "Sikhs"),
+    ("Black", "Black people"),
+    ("white", "white people"),
+    ("Asian", "Asian people"),
+    ("Latina", "Latinas"),
+    ("Mexican", "Mexicans"),
+    ("Arab", "Arabs"),
+    ("African", "Africans"),
+    ("Armenian", "Armenians"),
+    ("Azerbaijani", "Azerbaijanis"),
+    ("immigrant", "immigrants"),
+    ("refugee", "refugees"),
+    ("woman", "women"),
+    ("feminist", "feminists"),
+    ("disabled", "disabled people"),
+    # Not in the training sentences at all:
+    ("Nigerian", "Nigerians"),
+    ("Roma", "Roma people"),
+    ("Kurdish", "Kurds"),
+    ("Ukrainian", "Ukrainians"),
+    ("Palestinian", "Palestinians"),
+    ("Israeli", "Israelis"),
+    ("blind", "blind people"),
+)
+
+NEUTRAL_TEMPLATES: tuple[str, ...] = (
+    "I am {a} {adj} woman.",
+    "As {a} {adj} man I agree with the columnist.",
+    "My husband is {adj}.",
+    "We hired two {adj} nurses at the clinic last month.",
+    "{Group} and locals both lost family in this war.",
+    "I love my {adj} grandmother.",
+    "{Group} are welcome in our neighbourhood.",
+    "Great piece about {adj} teachers in rural schools.",
+    "She is a proud {adj} mother of three.",
+    "The new mayor met {group} at the town hall on Tuesday.",
+    "Happy holidays to all {group} reading this!",
+    "I'm {adj}, and this story reminded me of my father.",
+)
+
+ABUSIVE_TEMPLATES: tuple[str, ...] = (
+    "{Group} are disgusting and should all die.",
+    "I hate {group}, they are scum.",
+    "Shut up you stupid {adj} bitch.",
+    "{Group} are animals, kick every one of them out.",
+    "You're a worthless {adj} piece of shit.",
+    "Kill all {group}.",
+)
+
+# Sentences the issue names explicitly; they must score low whatever else changes.
+NAMED_NEUTRAL: tuple[str, ...] = (
+    "I am a gay Muslim woman",
+    "Armenians and Azerbaijanis both lost family in this war",
+    "as a Black man I agree",
+)
+
+
+def _fill(template: str, adj: str, group: str) -> str:
+    article = "an" if adj[:1].lower() in "aeiou" else "a"
+    return template.format(a=article, adj=adj, group=group, Group=group[:1].upper() + group[1:])
+
+
+@dataclass(frozen=True)
+class IdentityBias:
+    term: str
+    false_positive_rate: float  # share of neutral sentences at or above the threshold
+    max_neutral: float
+    mean_neutral: float
+    min_abusive: float
+    mean_abusive: float
+    auc: float  # P(abusive scores above neutral); 1.0 = perfect separation
+
+
+def identity_bias(
+    model: ToxicityModel, threshold: float = 0.5, label: str = "toxicity"
+) -> list[IdentityBias]:
+    k = model.labels.index(label)
+    out: list[IdentityBias] = []
+    for adj, group in BIAS_IDENTITIES:
+        neutral = model.score_matrix([_fill(t, adj, group) for t in NEUTRAL_TEMPLATES])[:, k]
+        abusive = model.score_matrix([_fill(t, adj, group) for t in ABUSIVE_TEMPLATES])[:, k]
+        auc = float(np.mean(abusive[:, None] > neutral[None, :]))
+        out.append(
+            IdentityBias(
+                term=adj,
+                false_positive_rate=float(np.mean(neutral >= threshold)),
+                max_neutral=float(neutral.max()),
+                mean_neutral=float(neutral.mean()),
+                min_abusive=float(abusive.min()),
+                mean_abusive=float(abusive.mean()),
+                auc=auc,
+            )
+        )
+    return out
+
+
+def format_bias_table(rows: list[IdentityBias], threshold: float) -> str:
+    lines = [
+        f"{'identity term':<14} {'FPR@' + format(threshold, '.2f'):>9} {'max neutral':>11} "
+        f"{'mean neutral':>12} {'mean abusive':>12} {'AUC':>6}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{r.term:<14} {r.false_positive_rate:>9.3f} {r.max_neutral:>11.3f} "
+            f"{r.mean_neutral:>12.3f} {r.mean_abusive:>12.3f} {r.auc:>6.3f}"
+        )
+    overall = np.mean([r.false_positive_rate for r in rows])
+    lines.append(f"{'ALL':<14} {overall:>9.3f}")
+    return "\n".join(lines)

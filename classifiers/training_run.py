@@ -1,0 +1,176 @@
+"""The end-to-end jobs behind ``moderation train`` and ``moderation evaluate``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import brier_score_loss
+
+from classifiers.bias import NAMED_NEUTRAL, format_bias_table, identity_bias
+from classifiers.data import LabelledComment, read_labelled_file, read_shared
+from classifiers.evaluate import (
+    PlainTfidfBaseline,
+    Scorer,
+    format_metrics,
+    metrics_table,
+    profanity_check_scorer,
+    reliability,
+    suggest_thresholds,
+    write_report,
+)
+from classifiers.model import LABELS, UNKNOWN, ToxicityModel
+from classifiers.persist import load_model, save_model
+from classifiers.train import (
+    base_card,
+    default_version,
+    fit_model,
+    load_training_rows,
+    split_rows,
+    targets_of,
+)
+
+BIAS_THRESHOLD = 0.5
+
+
+def _noop(step: str) -> None:
+    return None
+
+
+def held_out_summary(model: ToxicityModel, rows: Sequence[LabelledComment]) -> dict[str, Any]:
+    """Metrics, thresholds, calibration and bias figures recorded in the card."""
+    table, scores = metrics_table({model.version: model.score_matrix}, rows)
+    P = scores[model.version]
+    Y = targets_of(rows)
+    per_label: dict[str, Any] = {}
+    for k, label in enumerate(LABELS):
+        known = Y[:, k] != UNKNOWN
+        y, p = Y[known, k], P[known, k]
+        if len(np.unique(y)) < 2:
+            continue
+        per_label[label] = {
+            "thresholds": suggest_thresholds(y, p),
+            "brier": float(brier_score_loss(y, p)),
+            "reliability": reliability(y, p),
+        }
+    bias = identity_bias(model, BIAS_THRESHOLD)
+    return {
+        "validation": [
+            {k: v for k, v in asdict(m).items() if k != "model"} for m in table
+        ],
+        "per_label": per_label,
+        "identity_bias": {
+            "threshold": BIAS_THRESHOLD,
+            "false_positive_rate_by_term": {b.term: b.false_positive_rate for b in bias},
+            "max_neutral_by_term": {b.term: round(b.max_neutral, 4) for b in bias},
+            "named_sentences": {
+                text: round(float(s), 4)
+                for text, s in zip(NAMED_NEUTRAL, model.score_matrix(list(NAMED_NEUTRAL))[:, 0],
+                                   strict=True)
+            },
+        },
+    }
+
+
+def run_training(
+    *,
+    data_dir: Path,
+    inputs: Sequence[Path],
+    out: Path,
+    version: str | None,
+    identity_augmentation: bool = True,
+    progress: Callable[[str], None] = _noop,
+) -> tuple[Path, str]:
+    rows = load_training_rows(inputs, data_dir)
+    progress("read")
+    splits = split_rows(rows)
+    progress("split")
+    progress("features")
+    model = fit_model(
+        splits["train"],
+        splits["calibration"],
+        version=version or default_version(),
+        augment_identities=identity_augmentation,
+        progress=progress,
+    )
+    summary = held_out_summary(model, splits["validation"])
+    progress("evaluate")
+    card = base_card(model, splits)
+    card["metrics"] = summary["validation"]
+    card["calibration"] = {
+        label: {"brier": v["brier"], "reliability": v["reliability"]}
+        for label, v in summary["per_label"].items()
+    }
+    card["thresholds"] = {label: v["thresholds"] for label, v in summary["per_label"].items()}
+    card["identity_bias"] = summary["identity_bias"]
+    path = save_model(model, out, card)
+    progress("save")
+    from classifiers.evaluate import LabelMetrics
+
+    table = [LabelMetrics(model=model.version, **m) for m in summary["validation"]]
+    return path, "held-out validation split:\n" + format_metrics(table)
+
+
+def run_evaluation(
+    *,
+    model_path: Path,
+    data_dir: Path,
+    input_file: Path | None,
+    report: Path | None,
+    baselines: bool = True,
+) -> str:
+    model = load_model(model_path)
+    notes: list[str] = [f"model {model.version} ({model_path})"]
+    shared: list[LabelledComment] | None = None
+    if data_dir.is_dir():
+        shared = read_shared(data_dir)
+    if input_file is not None:
+        rows = read_labelled_file(input_file)
+        notes.append(f"evaluated on {input_file} ({len(rows)} rows)")
+    elif shared is not None:
+        rows = split_rows(shared)["validation"]
+        notes.append(f"evaluated on the shared data's held-out validation split ({len(rows)} rows)")
+    else:
+        raise FileNotFoundError(f"no --input given and no shared data at {data_dir}")
+    scorers: dict[str, Scorer] = {model.version: model.score_matrix}
+    if baselines:
+        if shared is not None:
+            plain = PlainTfidfBaseline().fit(split_rows(shared)["train"])
+            scorers[plain.name] = plain
+        else:
+            notes.append("plain TF-IDF+LR baseline skipped: it trains on the shared data")
+        apc = profanity_check_scorer()
+        if apc is not None:
+            scorers["alt-profanity-check"] = apc
+        else:
+            notes.append("alt-profanity-check not installed: baseline skipped")
+    table, scores = metrics_table(scorers, rows)
+    bias = format_bias_table(identity_bias(model, BIAS_THRESHOLD), BIAS_THRESHOLD)
+    Y = targets_of(rows)
+    calib_lines = []
+    for k, label in enumerate(LABELS):
+        known = Y[:, k] != UNKNOWN
+        if len(np.unique(Y[known, k])) == 2:
+            briers = ", ".join(
+                f"{name}: {brier_score_loss(Y[known, k], P[known, k]):.4f}"
+                for name, P in scores.items()
+            )
+            calib_lines.append(f"Brier {label:<10} {briers}")
+    text = "\n".join(
+        [
+            *notes,
+            format_metrics(table),
+            "",
+            *calib_lines,
+            "",
+            "identity bias (toxicity of neutral/abusive template sentences):",
+            bias,
+        ]
+    )
+    if report is not None:
+        write_report(report, rows, table, scores, model, extra_text=text)
+        text += f"\nreport: {report}"
+    return text
