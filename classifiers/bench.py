@@ -131,16 +131,19 @@ def run_benchmark(
     model.score_matrix(synthetic_comments(2000, seed=1))
     single = texts[:: max(1, len(texts) // 2000)][:2000]
     results = [_measure(model.version, model.score_matrix, texts, batch_size, single)]
-    rss = {model.version: _rss_mb(
-        f"from classifiers.persist import load_model; m = load_model({str(model_path)!r}); "
-        "m.score_matrix(['warm up']); m.explain('warm up')"
-    )}
+    rss = {
+        model.version: _rss_mb(
+            f"from classifiers.persist import load_model; m = load_model({str(model_path)!r}); "
+            "m.score_matrix(['warm up']); m.explain('warm up')"
+        )
+    }
     try:
         from profanity_check import predict_prob
 
         results.append(_measure("alt-profanity-check", predict_prob, texts, batch_size, single))
-        rss["alt-profanity-check"] = _rss_mb("from profanity_check import predict_prob; "
-                                             "predict_prob(['warm up'])")
+        rss["alt-profanity-check"] = _rss_mb(
+            "from profanity_check import predict_prob; predict_prob(['warm up'])"
+        )
     except ImportError:
         pass
     size = model_path.stat().st_size / 2**20

@@ -12,7 +12,8 @@ import typer
 from classifiers.persist import DEFAULT_MODEL_PATH
 
 DataDir = Annotated[
-    Path, typer.Option("--data-dir", help="Shared data folder (Davidson, OLID, HatEval, Stormfront).")
+    Path,
+    typer.Option("--data-dir", help="Shared data folder (Davidson, OLID, HatEval, Stormfront)."),
 ]
 ModelPath = Annotated[Path, typer.Option("--model", help="Model file (.skops; card beside it).")]
 
@@ -32,8 +33,18 @@ def train(
 
     from classifiers.training_run import run_training
 
-    steps = ["read", "split", "features", "toxicity", "hate", "insult", "profanity",
-             "calibration", "evaluate", "save"]
+    steps = [
+        "read",
+        "split",
+        "features",
+        "toxicity",
+        "hate",
+        "insult",
+        "profanity",
+        "calibration",
+        "evaluate",
+        "save",
+    ]
     with tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar:
 
         def progress(step: str) -> None:

@@ -20,9 +20,10 @@ Mapping (1 = positive, 0 = negative, -1 = the source says nothing, row skipped f
 Why the -1s: HatEval's "not hate" still holds plenty of abuse (it only rules out hate against
 immigrants and women), so it is no evidence of a publishable comment unless it also has no
 word of the insult/profanity lexicon. Those clean rows matter: without them every HatEval row
-about immigrants would be a toxicity positive and "immigrant" itself would look toxic. OLID's OFF says nothing
-about identity. Stormfront "relation" is hateful only with its neighbours. Davidson "offensive"
-is mostly slurs-as-banter and profanity, not always aimed at a person. ``idk/skip`` rows are
+about immigrants would be a toxicity positive and "immigrant" itself would look toxic.
+OLID's OFF says nothing about identity. Stormfront "relation" is hateful only with its
+neighbours. Davidson "offensive" is mostly slurs-as-banter and profanity, not always aimed at
+a person. ``idk/skip`` rows are
 dropped. No source labels profanity, so it is weakly supervised: 1 when the normalised comment
 contains a word of :data:`classifiers.lexicon.PROFANE_WORDS`, 0 otherwise; the model then
 generalises to spellings the list does not hold through its character n-grams.
@@ -31,8 +32,8 @@ generalises to spellings the list does not hold through its character n-grams.
 from __future__ import annotations
 
 import csv
-import re
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,8 @@ from classifiers.normalize import tokenize
 DEFAULT_DATA_DIR = Path("/work/shared/data")
 SOURCES: tuple[str, ...] = ("davidson", "olid", "hateval", "stormfront")
 
-# Deterministic split by a salted hash of the text's letters and digits: duplicates and retweets of the
-# same text always fall in the same split, so the held-out figures are not inflated by leaks.
+# Deterministic split by a salted hash of the text's letters and digits: duplicates and retweets
+# of the same text always fall in the same split, so the held-out figures are not inflated.
 SPLIT_SALT = "moderation-split-v1"
 SPLITS = {"train": (0, 80), "calibration": (80, 90), "validation": (90, 100)}
 
@@ -156,7 +157,7 @@ def read_shared(data_dir: Path = DEFAULT_DATA_DIR) -> list[LabelledComment]:
     if not data_dir.is_dir():
         raise FileNotFoundError(f"shared data directory {data_dir} not found")
     rows: list[LabelledComment] = []
-    for source, reader in READERS.items():
+    for reader in READERS.values():
         rows.extend(reader(data_dir))
     return rows
 

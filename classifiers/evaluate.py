@@ -140,7 +140,9 @@ def format_metrics(table: Sequence[LabelMetrics]) -> str:
                 if m
                 else " " * 22
             )
-        lines.append(f"{source:<11} {label:<10} {first.n:>6} {first.positives:>5} " + " ".join(cells))
+        lines.append(
+            f"{source:<11} {label:<10} {first.n:>6} {first.positives:>5} " + " ".join(cells)
+        )
     return "\n".join(lines)
 
 
@@ -167,8 +169,12 @@ def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, 
         m = idx == b
         if m.any():
             out.append(
-                {"bin": float(edges[b]), "n": int(m.sum()), "mean_score": float(p[m].mean()),
-                 "observed": float(y[m].mean())}
+                {
+                    "bin": float(edges[b]),
+                    "n": int(m.sum()),
+                    "mean_score": float(p[m].mean()),
+                    "observed": float(y[m].mean()),
+                }
             )
     return out
 
@@ -210,7 +216,9 @@ def write_report(
             prec, rec, _ = precision_recall_curve(y, p)
             axes[1].plot(rec, prec, label=f"{name} (AP {average_precision_score(y, p):.3f})")
         axes[0].plot([0, 1], [0, 1], "k:", lw=0.8)
-        axes[0].set(title=f"{label}: ROC", xlabel="false positive rate", ylabel="true positive rate")
+        axes[0].set(
+            title=f"{label}: ROC", xlabel="false positive rate", ylabel="true positive rate"
+        )
         axes[1].set(title=f"{label}: precision-recall", xlabel="recall", ylabel="precision")
         axes[0].legend(fontsize=8)
         axes[1].legend(fontsize=8)
@@ -228,14 +236,20 @@ def write_report(
         fn = np.array([np.sum((ours < t) & (y == 1)) for t in thresholds])
         axes[3].plot(thresholds, fp, label="wrongly held/rejected (FP)")
         axes[3].plot(thresholds, fn, label="abuse let through (FN)")
-        axes[3].plot(thresholds, fp_cost * fp + fn_cost * fn, label=f"cost {fp_cost}*FP+{fn_cost}*FN")
+        axes[3].plot(
+            thresholds, fp_cost * fp + fn_cost * fn, label=f"cost {fp_cost}*FP+{fn_cost}*FN"
+        )
         axes[3].set(title=f"{label}: cost of each threshold", xlabel="threshold", ylabel="comments")
         axes[3].legend(fontsize=8)
         images.append((label, _png(fig)))
         plt.close(fig)
     rows_html = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v if not isinstance(v, float) else f'{v:.4f}'))}</td>"
-                         for v in asdict(m).values()) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v if not isinstance(v, float) else f'{v:.4f}'))}</td>"
+            for v in asdict(m).values()
+        )
+        + "</tr>"
         for m in table
     )
     head = "".join(f"<th>{h}</th>" for h in asdict(table[0]))
@@ -243,7 +257,9 @@ def write_report(
         f"<h1>Evaluation of {html.escape(model.version)}</h1>"
         f"<pre>{html.escape(extra_text)}</pre>"
         f"<table border=1 cellspacing=0 cellpadding=3><tr>{head}</tr>{rows_html}</table>"
-        + "".join(f"<h2>{label}</h2><img src='data:image/png;base64,{img}'>" for label, img in images)
+        + "".join(
+            f"<h2>{label}</h2><img src='data:image/png;base64,{img}'>" for label, img in images
+        )
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"<!doctype html><meta charset=utf-8><title>evaluation</title>{body}")

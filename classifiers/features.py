@@ -16,6 +16,7 @@ Two blocks, each TF-IDF weighted (sublinear tf) and L2-normalised on its own, as
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 from zlib import crc32
@@ -31,7 +32,7 @@ _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
 
 
-class CommentVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class CommentVectorizer(TransformerMixin, BaseEstimator):
     """Comments -> (word block, char block) of hashed, IDF-weighted, L2-normalised features."""
 
     def __init__(
@@ -98,7 +99,7 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 char_parts.append(chars)
                 char_total += len(chars)
             if self.word_bigrams:
-                word_idx.extend(self._bigram(a, b) for a, b in zip(tokens, tokens[1:], strict=False))
+                word_idx.extend(self._bigram(a, b) for a, b in itertools.pairwise(tokens))
             word_ptr.append(len(word_idx))
             char_ptr.append(char_total)
         n = len(docs)
@@ -115,7 +116,9 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.char_idf_ = _idf(char)
         return self
 
-    def transform_tokens(self, docs: Sequence[Sequence[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def transform_tokens(
+        self, docs: Sequence[Sequence[str]]
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         word, char = self.count_tokens(docs)
         return _tfidf(word, self.word_idf_), _tfidf(char, self.char_idf_)
 

@@ -107,7 +107,9 @@ def _article(word: str) -> str:
 
 
 def _fill(template: str, adj: str, group: str) -> str:
-    return template.format(a=_article(adj), adj=adj, group=group, Group=group[:1].upper() + group[1:])
+    return template.format(
+        a=_article(adj), adj=adj, group=group, Group=group[:1].upper() + group[1:]
+    )
 
 
 def identity_comments() -> list[LabelledComment]:
@@ -123,6 +125,8 @@ def identity_comments() -> list[LabelledComment]:
                 continue
             seen.add(text)
             rows.append(
-                LabelledComment(text, "identity_templates", (1, hate, insult, profanity_target(text)))
+                LabelledComment(
+                    text, "identity_templates", (1, hate, insult, profanity_target(text))
+                )
             )
     return rows

@@ -8,8 +8,13 @@ data sets has a profanity column.
 
 from __future__ import annotations
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Obscene words: the profanity label is "contains one of these after normalisation".
-PROFANE_WORDS: frozenset[str] = frozenset(
+PROFANE_WORDS: frozenset[str] = _words(
     """
     fuck fucks fucked fucker fuckers fucking fuckin fuckn motherfucker motherfuckers
     motherfucking mf fck fk fuk fuking stfu wtf gtfo
@@ -23,17 +28,17 @@ PROFANE_WORDS: frozenset[str] = frozenset(
     whore whores hoe hoes slut sluts thot thots
     wanker wankers bollocks tits titties
     piss pissed damn goddamn crap
-    """.split()
+    """
 )
 
 # Insults and slurs the normaliser should recognise through masks and stretched letters.
 # (They are features like any other word; listing them here only helps spelling repair.)
-INSULT_WORDS: frozenset[str] = frozenset(
+INSULT_WORDS: frozenset[str] = _words(
     """
     idiot idiots idiotic stupid moron morons moronic dumb dumber imbecile cretin loser losers
     retard retards retarded scum trash pathetic clown clowns ugly fat freak freaks
     nigga niggas nigger niggers fag fags faggot faggots dyke tranny kike spic chink wetback
-    """.split()
+    """
 )
 
 REPAIR_WORDS: frozenset[str] = PROFANE_WORDS | INSULT_WORDS
@@ -42,7 +47,7 @@ REPAIR_WORDS: frozenset[str] = PROFANE_WORDS | INSULT_WORDS
 # to one placeholder token, so no single identity can acquire its own toxic weight from the
 # data sets where it mostly appears in hateful rows; what is said about the group must carry
 # the score. Slurs are deliberately *not* here.
-IDENTITY_TERMS: frozenset[str] = frozenset(
+IDENTITY_TERMS: frozenset[str] = _words(
     """
     gay gays lesbian lesbians bisexual bi transgender trans transgendered queer queers
     homosexual homosexuals heterosexual straight lgbt lgbtq lgbtqia nonbinary
@@ -58,6 +63,6 @@ IDENTITY_TERMS: frozenset[str] = frozenset(
     immigrant immigrants migrant migrants refugee refugees
     woman women female females girl girls lady ladies man men male males feminist feminists
     disabled deaf blind elderly
-    """.split()
+    """
 )
 IDENTITY_PLACEHOLDER = "xxidentity"

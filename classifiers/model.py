@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
 
-class ToxicityModel(BaseEstimator):  # type: ignore[misc]
+class ToxicityModel(BaseEstimator):
     """Comment -> calibrated probability per label.
 
     ``fit`` learns the features and one L2 logistic regression per label (rows whose target is
@@ -153,7 +154,7 @@ class ToxicityModel(BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.score_matrix(texts)
 
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:  # type: ignore[override]
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """One ``{label: probability}`` dict per comment, keys in ``labels`` order."""
         matrix = self.score_matrix(texts)
         labels = self.labels
@@ -183,7 +184,7 @@ class ToxicityModel(BaseEstimator):  # type: ignore[misc]
         word_count: dict[int, float] = defaultdict(float)
         char_count: dict[int, float] = defaultdict(float)
         per_token_features = [vec._token_features(t) for t in tokens]
-        bigrams = [vec._bigram(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
+        bigrams = [vec._bigram(a, b) for a, b in itertools.pairwise(tokens)]
         for uni, chars in per_token_features:
             word_count[uni] += 1
             for c in chars.tolist():

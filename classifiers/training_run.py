@@ -58,9 +58,7 @@ def held_out_summary(model: ToxicityModel, rows: Sequence[LabelledComment]) -> d
         }
     bias = identity_bias(model, BIAS_THRESHOLD)
     return {
-        "validation": [
-            {k: v for k, v in asdict(m).items() if k != "model"} for m in table
-        ],
+        "validation": [{k: v for k, v in asdict(m).items() if k != "model"} for m in table],
         "per_label": per_label,
         "identity_bias": {
             "threshold": BIAS_THRESHOLD,
@@ -68,8 +66,9 @@ def held_out_summary(model: ToxicityModel, rows: Sequence[LabelledComment]) -> d
             "max_neutral_by_term": {b.term: round(b.max_neutral, 4) for b in bias},
             "named_sentences": {
                 text: round(float(s), 4)
-                for text, s in zip(NAMED_NEUTRAL, model.score_matrix(list(NAMED_NEUTRAL))[:, 0],
-                                   strict=True)
+                for text, s in zip(
+                    NAMED_NEUTRAL, model.score_matrix(list(NAMED_NEUTRAL))[:, 0], strict=True
+                )
             },
         },
     }

@@ -17,7 +17,7 @@ def test_score_shapes_order_and_range(tiny_model: ToxicityModel) -> None:
     assert len(rows) == 3
     for row in rows:
         assert list(row) == list(LABELS)
-        assert list(row)[0] == "toxicity"
+        assert next(iter(row)) == "toxicity"
         assert all(0.0 <= v <= 1.0 for v in row.values())
     matrix = tiny_model.score_matrix(texts)
     assert matrix.shape == (3, len(LABELS))

@@ -23,7 +23,7 @@ def test_spaced_and_dotted_letters_are_joined() -> None:
     assert normalize("i d i o t, really") == "idiot really"
     assert normalize("f.u.c.k off") == "fuck off"
     # Two single letters are not a spelled-out word.
-    assert normalize("I a good day") .startswith("i a")
+    assert normalize("I a good day").startswith("i a")
 
 
 def test_urls_mentions_and_emojis() -> None:
