@@ -109,7 +109,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise InvalidComment(
             "invalid_cursor", "cursor is not one this API gave out", field="cursor"
-        )
+        ) from None
 
 
 def list_published(

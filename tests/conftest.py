@@ -157,12 +157,19 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> Process:
     full_env["PYTHONUNBUFFERED"] = "1"
     handle = log.open("wb")
     popen = subprocess.Popen(
-        args, cwd=ROOT, env=full_env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        args,
+        cwd=ROOT,
+        env=full_env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     return Process(popen=popen, log=log)
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, process: Process | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, what: str, process: Process | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -201,7 +208,9 @@ def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     process = start_process(moderation("worker"), pg_env, tmp_path / "worker.log")
     try:
-        wait_until(lambda: " ready." in process.output(), timeout=90, what="the worker", process=process)
+        wait_until(
+            lambda: " ready." in process.output(), timeout=90, what="the worker", process=process
+        )
         yield process
     finally:
         process.stop()

@@ -1,4 +1,4 @@
-"""The Celery application of the workers and beat: the API's broker config plus tasks and schedule."""
+"""The Celery app of the workers and beat: the API's broker config plus tasks and schedule."""
 
 from service.config import get_settings
 from service.queue import SWEEP_TASK, make_celery

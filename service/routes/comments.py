@@ -1,5 +1,7 @@
 """A site submits comments and asks how they were decided."""
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response, status
 
 from service.comment_text import clean_identifier, clean_text
@@ -10,7 +12,7 @@ from service.schemas import CommentAccepted, CommentState, CommentSubmission, Er
 
 router = APIRouter(prefix="/v1/comments", tags=["comments"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or unknown site key"},
     422: {"model": ErrorResponse, "description": "the comment breaks a rule; see error.code"},
 }

@@ -19,7 +19,10 @@ def code_of(value: str) -> str:
 
 
 def test_keeps_ordinary_text_and_trims() -> None:
-    assert clean_body("  I <3 this, and 2 < 3.\nSecond line.  ") == "I <3 this, and 2 < 3.\nSecond line."
+    assert (
+        clean_body("  I <3 this, and 2 < 3.\nSecond line.  ")
+        == "I <3 this, and 2 < 3.\nSecond line."
+    )
 
 
 @pytest.mark.parametrize(

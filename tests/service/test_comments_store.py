@@ -79,17 +79,38 @@ def test_claim_decide_once_and_audit(store: sessionmaker[Session]) -> None:
         for c in first.comments
     ]
     with session_scope(store) as session:
-        assert record_decisions(
-            session=session, token=first.token, actor="model:t", model_version="t", decisions=decisions
-        ) == 3
+        assert (
+            record_decisions(
+                session=session,
+                token=first.token,
+                actor="model:t",
+                model_version="t",
+                decisions=decisions,
+            )
+            == 3
+        )
     # A redelivered message, or a stale claim, decides nothing a second time.
     with session_scope(store) as session:
-        assert record_decisions(
-            session=session, token=first.token, actor="model:t", model_version="t", decisions=decisions
-        ) == 0
-        assert record_decisions(
-            session=session, token=second.token, actor="model:t", model_version="t", decisions=decisions
-        ) == 0
+        assert (
+            record_decisions(
+                session=session,
+                token=first.token,
+                actor="model:t",
+                model_version="t",
+                decisions=decisions,
+            )
+            == 0
+        )
+        assert (
+            record_decisions(
+                session=session,
+                token=second.token,
+                actor="model:t",
+                model_version="t",
+                decisions=decisions,
+            )
+            == 0
+        )
     with session_scope(store) as session:
         events = session.scalars(select(AuditEvent)).all()
         assert len(events) == 3
@@ -111,12 +132,22 @@ def test_expired_lease_can_be_claimed_again(store: sessionmaker[Session]) -> Non
     decision = [ScoredDecision(again.comments[0].id, Decision(CommentStatus.HELD, "x"), None)]
     with session_scope(store) as session:
         # The worker whose lease ran out finishes late: its write is refused.
-        assert record_decisions(
-            session=session, token=dead.token, actor="m", model_version=None, decisions=decision
-        ) == 0
-        assert record_decisions(
-            session=session, token=again.token, actor="m", model_version=None, decisions=decision
-        ) == 1
+        assert (
+            record_decisions(
+                session=session, token=dead.token, actor="m", model_version=None, decisions=decision
+            )
+            == 0
+        )
+        assert (
+            record_decisions(
+                session=session,
+                token=again.token,
+                actor="m",
+                model_version=None,
+                decisions=decision,
+            )
+            == 1
+        )
 
 
 def test_published_pages_newest_first_each_once(store: sessionmaker[Session]) -> None:

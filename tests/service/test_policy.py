@@ -42,7 +42,9 @@ def test_decision_matches_thresholds(toxicity: float, hate: float) -> None:
 
 
 @given(low=score, high=score, toxicity=score)
-def test_stricter_reject_threshold_never_rejects_more(low: float, high: float, toxicity: float) -> None:
+def test_stricter_reject_threshold_never_rejects_more(
+    low: float, high: float, toxicity: float
+) -> None:
     lenient = Policy(approve_below=0.0, reject_at=max(low, high))
     strict = Policy(approve_below=0.0, reject_at=min(low, high))
     if decide({"toxicity": toxicity}, lenient).status == CommentStatus.REJECTED:
