@@ -68,6 +68,7 @@ def test_make_run_serves_scores_and_publishes_on_embedded_defaults(tmp_path: Pat
             raise AssertionError(
                 f"the trial did not stop on SIGTERM:\n{trial.output()[-3000:]}"
             ) from None
+
     # API, worker and beat all stop with it: the trial's process group empties.
     def group_empty() -> bool:
         found = subprocess.run(
