@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the real services the test suite talks to are answering on 127.0.0.1:
-# PostgreSQL on 5432 and Redis on 6379, plus Debian's docker-compose to validate the compose
-# file. Starts what is installed but stopped; installs what is missing when run as root on
-# Debian. Exits non-zero when a service cannot be had, so tests fail rather than skip.
+# PostgreSQL on 5432 and Redis on 6379, plus Debian's docker-compose (to validate the compose
+# file) and Debian's Chromium (for the browser tests). Starts what is installed but stopped;
+# installs what is missing when run as root on Debian. Exits non-zero when a service cannot be
+# had, so tests fail rather than skip.
 set -euo pipefail
 
 answers() { # host port
@@ -51,4 +52,6 @@ if ! answers 127.0.0.1 6379; then
 fi
 
 command -v docker-compose >/dev/null || apt_install docker-compose
-echo "ensure-services: PostgreSQL, Redis and docker-compose are ready"
+# Browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
+[ -x /usr/bin/chromium ] || apt_install chromium
+echo "ensure-services: PostgreSQL, Redis, docker-compose and Chromium are ready"

@@ -27,6 +27,7 @@ class NewComment:
     author_name: str
     body: str
     idempotency_key: str | None = None
+    author_id: str | None = None
 
 
 def submit_comment(*, session: Session, site: Site, new: NewComment) -> tuple[Comment, bool]:
@@ -45,6 +46,7 @@ def submit_comment(*, session: Session, site: Site, new: NewComment) -> tuple[Co
         author_name=new.author_name,
         body=new.body,
         idempotency_key=new.idempotency_key,
+        author_id=new.author_id,
         status=CommentStatus.PENDING,
     )
     try:

@@ -30,12 +30,17 @@ class Settings(BaseSettings):
     max_author_chars: int = 100
     max_article_id_chars: int = 200
     max_idempotency_key_chars: int = 200
+    max_author_id_chars: int = 200
     max_request_bytes: int = 64 * 1024
 
     # Default policy for new sites: approve when every score is below approve_below,
     # reject when toxicity reaches reject_at, hold in between.
     default_approve_below: float = 0.5
     default_reject_at: float = 0.9
+
+    # The broker queue the nudges travel on; separate names keep several stacks (or test
+    # runs) on one Redis apart.
+    scoring_queue: str = "scoring"
 
     # Scoring: how many comments one claim takes, and how long a claim lasts before
     # another worker may take it over (a killed worker's comments come back after this).

@@ -49,6 +49,8 @@ class Comment(Base):
         UniqueConstraint("site_id", "idempotency_key", name="uq_comments_site_idempotency"),
         # The article page reads approved comments newest first.
         Index("ix_comments_article_feed", "site_id", "article_id", "status", "created_at", "id"),
+        Index("ix_comments_site_author_id", "site_id", "author_id"),
+        Index("ix_comments_site_author_name", "site_id", "author_name"),
         # Workers and the sweep look for pending comments only; keep that index tiny.
         Index(
             "ix_comments_pending",
@@ -62,6 +64,9 @@ class Comment(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     article_id: Mapped[str] = mapped_column(String(200))
     author_name: Mapped[str] = mapped_column(String(100))
+    # The site's own id for the reader, if it passes one; lets a site export or erase a
+    # reader's comments (GDPR) without relying on display names.
+    author_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     body: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=CommentStatus.PENDING)

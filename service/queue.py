@@ -14,13 +14,12 @@ log = logging.getLogger(__name__)
 
 SCORE_PENDING_TASK = "workers.tasks.score_pending"
 SWEEP_TASK = "workers.tasks.sweep_pending"
-SCORING_QUEUE = "scoring"
 
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("moderation", broker=settings.broker_url)
     app.conf.update(
-        task_default_queue=SCORING_QUEUE,
+        task_default_queue=settings.scoring_queue,
         task_ignore_result=True,
         # Tasks are idempotent (conditional updates), so acknowledging after the work is safe,
         # and a worker killed mid-task leaves the message to be delivered again.

@@ -15,6 +15,7 @@ class CommentSubmission(BaseModel):
     author_name: StrictStr
     body: StrictStr
     idempotency_key: StrictStr | None = None
+    author_id: StrictStr | None = None
 
 
 class CommentAccepted(BaseModel):

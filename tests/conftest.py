@@ -31,6 +31,8 @@ PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+# Several test runs may share one Redis (developers, helpers, CI): each uses its own queue.
+TEST_QUEUE = f"scoring-test-{uuid.uuid4().hex[:8]}"
 ROOT = Path(__file__).resolve().parent.parent
 
 # Environment variables that would point a child process somewhere else.
@@ -72,7 +74,7 @@ def redis_url() -> str:
         client.ping()
     except redis.RedisError as exc:
         pytest.fail(f"Redis is needed at {TEST_REDIS_URL} and is not answering: {exc}")
-    client.flushdb()
+    client.delete(TEST_QUEUE)
     return TEST_REDIS_URL
 
 
@@ -81,14 +83,19 @@ def pg_env(
     pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     """This process's settings point at the test PostgreSQL and Redis; tables start empty."""
-    env = {"DATABASE_URL": pg_url, "REDIS_URL": redis_url, "MODERATION_DATA_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "MODERATION_DATA_DIR": str(tmp_path),
+        "MODERATION_SCORING_QUEUE": TEST_QUEUE,
+    }
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     reset_caches()
     with db.get_engine().begin() as connection:
         connection.execute(text("TRUNCATE audit_events, comments, sites CASCADE"))
-    redis.Redis.from_url(redis_url).flushdb()
+    redis.Redis.from_url(redis_url).delete(TEST_QUEUE)
     yield env
     db.get_engine().dispose()
     reset_caches()

@@ -52,6 +52,11 @@ def post_comment(
             field="idempotency_key",
             max_chars=settings.max_idempotency_key_chars,
         ),
+        author_id=None
+        if submission.author_id is None
+        else clean_identifier(
+            submission.author_id, field="author_id", max_chars=settings.max_author_id_chars
+        ),
     )
     comment, created = submit_comment(session=session, site=site, new=new)
     session.commit()

@@ -38,7 +38,8 @@ def test_submit_answers_202_pending_and_nudges_the_broker(
     assert body["status"] == "pending"
     assert response.headers["location"] == f"/v1/comments/{body['id']}"
     # The nudge is a real message on the real Redis queue.
-    assert redis.Redis.from_url(pg_env["REDIS_URL"]).llen("scoring") == 1
+    queue = pg_env["MODERATION_SCORING_QUEUE"]
+    assert redis.Redis.from_url(pg_env["REDIS_URL"]).llen(queue) == 1
 
     state = client.get(f"/v1/comments/{body['id']}", headers=auth(site_key)).json()
     assert state["status"] == "pending"
