@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck unit bench services clean
+.PHONY: install run test lint typecheck bench bench-model bench-e2e services clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,8 +31,13 @@ typecheck: install
 test: install services lint typecheck
 	$(VENV)/bin/pytest
 
-bench: install services
+bench: bench-model bench-e2e
+
+bench-model: install
 	$(VENV)/bin/python scripts/bench_model.py
+
+bench-e2e: install services
+	$(VENV)/bin/python -m bench
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var
