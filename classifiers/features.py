@@ -16,7 +16,6 @@ Two blocks, each TF-IDF weighted (sublinear tf) and L2-normalised on its own, as
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 from zlib import crc32
@@ -30,6 +29,8 @@ from classifiers.normalize import tokenize
 
 _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 300_000
+# Odd 32-bit multiplier (golden ratio) to mix the left word's hash into a bigram's.
+_BIGRAM_MULT = 0x9E3779B1
 
 
 class CommentVectorizer(TransformerMixin, BaseEstimator):
@@ -51,61 +52,73 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         self.word_bigrams = word_bigrams
         self.mask_identities = mask_identities
 
-    def map_tokens(self, tokens: Sequence[str]) -> Sequence[str]:
-        """Identity terms -> one placeholder (see :data:`classifiers.lexicon.IDENTITY_TERMS`)."""
-        if not self.mask_identities:
-            return tokens
-        return [IDENTITY_PLACEHOLDER if t in IDENTITY_TERMS else t for t in tokens]
-
     # -- token level -------------------------------------------------------------------------
 
     def _token_features(self, token: str) -> tuple[int, np.ndarray]:
+        """(32-bit word hash, char n-gram indices) of one token, cached."""
         cache: dict[str, tuple[int, np.ndarray]] = self.__dict__.setdefault("_token_cache", {})
         hit = cache.get(token)
         if hit is not None:
             return hit
-        word_mask = (1 << self.word_bits) - 1
+        # Identity terms share one placeholder's features (see lexicon.IDENTITY_TERMS): no single
+        # identity can acquire its own toxic weight from data sets where it mostly appears in
+        # hateful rows. Done here, inside the cache, so it costs nothing per comment.
+        source = IDENTITY_PLACEHOLDER if self.mask_identities and token in IDENTITY_TERMS else token
         char_mask = (1 << self.char_bits) - 1
-        padded = " " + token[:_MAX_TOKEN_CHARS] + " "
+        padded = " " + source[:_MAX_TOKEN_CHARS] + " "
         grams = [
             crc32(padded[i : i + n].encode()) & char_mask
             for n in range(self.char_min_n, self.char_max_n + 1)
             for i in range(len(padded) - n + 1)
         ]
-        result = (crc32(token.encode()) & word_mask, np.asarray(grams, dtype=np.int32))
+        result = (crc32(source.encode()), np.asarray(grams, dtype=np.int32))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[token] = result
         return result
 
-    def _bigram(self, left: str, right: str) -> int:
-        return crc32(f"{left} {right}".encode()) & ((1 << self.word_bits) - 1)
+    def word_index(self, word_hash: int) -> int:
+        return word_hash & ((1 << self.word_bits) - 1)
+
+    def bigram_index(self, left_hash: int, right_hash: int) -> int:
+        """As vectorised in :meth:`count_tokens` (no overflow: both hashes < 2**32)."""
+        return ((left_hash * _BIGRAM_MULT) ^ right_hash) & ((1 << self.word_bits) - 1)
 
     # -- counts ------------------------------------------------------------------------------
 
     def count_tokens(self, docs: Sequence[Sequence[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Raw n-gram counts of already-tokenised comments, one CSR matrix per block."""
-        word_idx: list[int] = []
-        word_ptr = [0]
+        cache: dict[str, tuple[int, np.ndarray]] = self.__dict__.setdefault("_token_cache", {})
+        get = cache.get
+        compute = self._token_features
+        hashes: list[int] = []
         char_parts: list[np.ndarray] = []
-        char_ptr = [0]
-        char_total = 0
-        features = self._token_features
+        n_tokens: list[int] = []
+        # The only per-token Python work: one cache look-up. Everything else is vectorised.
         for doc in docs:
-            tokens = self.map_tokens(doc)
-            for token in tokens:
-                word, chars = features(token)
-                word_idx.append(word)
-                char_parts.append(chars)
-                char_total += len(chars)
-            if self.word_bigrams:
-                word_idx.extend(self._bigram(a, b) for a, b in itertools.pairwise(tokens))
-            word_ptr.append(len(word_idx))
-            char_ptr.append(char_total)
+            for token in doc:
+                features = get(token) or compute(token)
+                hashes.append(features[0])
+                char_parts.append(features[1])
+            n_tokens.append(len(doc))
         n = len(docs)
-        word = _counts(np.asarray(word_idx, dtype=np.int32), word_ptr, n, 1 << self.word_bits)
-        char_idx = np.concatenate(char_parts) if char_parts else np.zeros(0, dtype=np.int32)
-        char = _counts(char_idx, char_ptr, n, 1 << self.char_bits)
+        word_mask = np.uint64((1 << self.word_bits) - 1)
+        token_rows = np.repeat(np.arange(n, dtype=np.int64), n_tokens)
+        full = np.asarray(hashes, dtype=np.uint64)
+        rows, cols = [token_rows], [full & word_mask]
+        if self.word_bigrams and len(full) > 1:
+            same_doc = token_rows[1:] == token_rows[:-1]
+            bigrams = ((full[:-1] * np.uint64(_BIGRAM_MULT)) ^ full[1:]) & word_mask
+            rows.append(token_rows[1:][same_doc])
+            cols.append(bigrams[same_doc])
+        word = _counts(np.concatenate(rows), np.concatenate(cols), n, 1 << self.word_bits)
+        if char_parts:
+            lengths = np.fromiter(map(len, char_parts), dtype=np.int64, count=len(char_parts))
+            char_rows = np.repeat(token_rows, lengths)
+            char_cols = np.concatenate(char_parts)
+        else:
+            char_rows = char_cols = np.zeros(0, dtype=np.int64)
+        char = _counts(char_rows, char_cols, n, 1 << self.char_bits)
         return word, char
 
     # -- sklearn API -------------------------------------------------------------------------
@@ -140,13 +153,18 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         return state
 
 
-def _counts(indices: np.ndarray, indptr: list[int], n_rows: int, n_cols: int) -> sp.csr_matrix:
-    data = np.ones(len(indices), dtype=np.float32)
-    matrix = sp.csr_matrix(
-        (data, indices, np.asarray(indptr, dtype=np.int64)), shape=(n_rows, n_cols)
-    )
-    matrix.sum_duplicates()
-    return matrix
+def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """Duplicate (row, col) pairs summed; one sort of a combined key, already in CSR order."""
+    key = rows.astype(np.int64) * n_cols + cols.astype(np.int64)
+    # Rows arrive in order, so timsort ("stable") runs ~3x faster here than np.unique's sort.
+    key.sort(kind="stable")
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else key
+    unique = key[starts]
+    counts = np.diff(np.append(starts, len(key)))
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(unique // n_cols, minlength=n_rows), out=indptr[1:])
+    indices = (unique % n_cols).astype(np.int32)
+    return sp.csr_matrix((counts.astype(np.float32), indices, indptr), shape=(n_rows, n_cols))
 
 
 def _idf(counts: sp.csr_matrix) -> np.ndarray:

@@ -179,12 +179,17 @@ class ToxicityModel(BaseEstimator):
         word_value = dict(zip(word.indices.tolist(), word.data.tolist(), strict=True))
         char_value = dict(zip(char.indices.tolist(), char.data.tolist(), strict=True))
         vec = self.vectorizer_
-        tokens = list(vec.map_tokens(tokens))
         # Occurrence counts, to share a repeated feature's contribution among its producers.
         word_count: dict[int, float] = defaultdict(float)
         char_count: dict[int, float] = defaultdict(float)
-        per_token_features = [vec._token_features(t) for t in tokens]
-        bigrams = [vec._bigram(a, b) for a, b in itertools.pairwise(tokens)]
+        per_token = [vec._token_features(t) for t in tokens]
+        unigrams = [vec.word_index(h) for h, _ in per_token]
+        bigrams = (
+            [vec.bigram_index(a, b) for (a, _), (b, _) in itertools.pairwise(per_token)]
+            if vec.word_bigrams
+            else []
+        )
+        per_token_features = [(u, chars) for u, (_, chars) in zip(unigrams, per_token, strict=True)]
         for uni, chars in per_token_features:
             word_count[uni] += 1
             for c in chars.tolist():
