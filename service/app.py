@@ -14,9 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.errors import ModerationError
-from service.routes import articles, comments, health
+from service.ratelimit import RateLimited
+from service.routes import articles, authors, comments, health
+from service.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
+
+INVALID_JSON = "the request body is not valid JSON (UTF-8, reasonably nested)"
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -29,6 +33,8 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 async def _moderation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModerationError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return _error(exc.status_code, exc.code, exc.message, field=exc.field, headers=headers)
 
 
@@ -36,7 +42,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return _error(400, "invalid_json", "the request body is not valid UTF-8 JSON")
+        return _error(400, "invalid_json", INVALID_JSON)
     details = [
         {
             "field": ".".join(str(part) for part in error.get("loc", ())[1:]) or None,
@@ -54,7 +60,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown path, wrong method, unparseable body) in our format."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
-        return _error(400, "invalid_json", "the request body is not valid UTF-8 JSON")
+        return _error(400, "invalid_json", INVALID_JSON)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
     return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
@@ -114,12 +120,18 @@ class _BodyTooLarge(Exception):
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
+        # Any operation can meet these, whatever its own documented answers.
+        responses={
+            413: {"model": ErrorResponse, "description": "request body too large"},
+            503: {"model": ErrorResponse, "description": "store unreachable; see Retry-After"},
+        },
         title="Comment moderation",
         version="0.1.0",
         description="Submit reader comments, read how they were decided, read published ones.",
     )
     app.include_router(comments.router)
     app.include_router(articles.router)
+    app.include_router(authors.router)
     app.include_router(health.router)
     app.add_exception_handler(ModerationError, _moderation_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -10,6 +10,9 @@ from service.errors import InvalidComment
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 # Bidi overrides and isolates can make a comment display differently from what was scored.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible characters that split a word for the eye but not for a filter ("i\u200bdiot").
+# Zero-width (non-)joiners are not here: emoji sequences and several scripts need them.
+_INVISIBLE = frozenset("\u00ad\u180e\u200b\u2060\u2061\u2062\u2063\u2064\ufeff")
 # A real tag, not a lone "<" ("I <3 this", "a < b" are fine).
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?][^<>]*>")
 
@@ -28,6 +31,12 @@ def clean_text(value: str, *, field: str, max_chars: int, multiline: bool) -> st
             raise InvalidComment(
                 "bidi_control_characters",
                 f"{field} holds a bidirectional control character (U+{ord(char):04X})",
+                field=field,
+            )
+        if char in _INVISIBLE:
+            raise InvalidComment(
+                "invisible_characters",
+                f"{field} holds an invisible character (U+{ord(char):04X})",
                 field=field,
             )
         category = unicodedata.category(char)

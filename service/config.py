@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 10.0
     sweep_min_age_seconds: float = 5.0
 
+    # Submission rate limits ("N/second|minute|hour"). A site's server sends all its readers'
+    # comments from few addresses, so the per-client limit is the looser one for servers and
+    # the one that stops a single browser or script flooding a site's form.
+    rate_limit_per_site: str = "200/second"
+    rate_limit_per_client: str = "50/second"
+    # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+
+    # A worker serves its Prometheus metrics on this port when set (compose sets 9100).
+    worker_metrics_port: int | None = None
+
     page_size_default: int = 20
     page_size_max: int = 100
 

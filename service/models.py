@@ -17,10 +17,18 @@ class CommentStatus(StrEnum):
     HELD = "held"
     REJECTED = "rejected"
     REMOVED = "removed"
+    # Text and author removed at the author's request (GDPR); the row and its audit trail stay.
+    ERASED = "erased"
 
 
 FINAL_STATUSES = frozenset(
-    {CommentStatus.APPROVED, CommentStatus.HELD, CommentStatus.REJECTED, CommentStatus.REMOVED}
+    {
+        CommentStatus.APPROVED,
+        CommentStatus.HELD,
+        CommentStatus.REJECTED,
+        CommentStatus.REMOVED,
+        CommentStatus.ERASED,
+    }
 )
 
 

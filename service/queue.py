@@ -9,6 +9,7 @@ import logging
 from celery import Celery
 
 from service.config import Settings, get_settings
+from service.metrics import ENQUEUE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def enqueue_scoring() -> bool:
         _producer_app().send_task(SCORE_PENDING_TASK, retry=False)
     except Exception:  # the broker's failures come in many types; none may fail a submission
         log.warning("could not reach the broker; the sweep will pick the comment up", exc_info=True)
+        ENQUEUE_FAILURES.inc()
         return False
     return True
 

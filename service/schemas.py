@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr
 
-Status = Literal["pending", "approved", "held", "rejected", "removed"]
+Status = Literal["pending", "approved", "held", "rejected", "removed", "erased"]
 
 
 class CommentSubmission(BaseModel):
@@ -66,3 +66,25 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+class AuthorComment(BaseModel):
+    id: str
+    article_id: str
+    author_name: str
+    author_id: str | None
+    body: str
+    status: Status
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class AuthorExport(BaseModel):
+    site: str
+    author_id: str | None
+    author_name: str | None
+    comments: list[AuthorComment]
+
+
+class Erasure(BaseModel):
+    erased: int

@@ -1,6 +1,7 @@
 """One scoring round: claim a batch, score it, decide, record. No Celery in here."""
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.comments import ClaimedComment, ScoredDecision, claim_pending, record_decisions
 from service.db import session_scope
+from service.metrics import DECISIONS, SCORING_BATCH_SECONDS
 from service.models import CommentStatus
 from service.policy import Decision, decide
 
@@ -42,6 +44,7 @@ def score_round(
     The claim is committed on its own so other workers skip these comments while this one
     scores them outside any transaction.
     """
+    started = time.perf_counter()
     with session_scope(sessions) as session:
         claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
     if not claim.comments:
@@ -72,6 +75,9 @@ def score_round(
             model_version=version,
             decisions=decisions,
         )
+    for item in decisions:
+        DECISIONS.labels(status=item.decision.status).inc()
+    SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)
     return RoundResult(claimed=len(claim.comments), decided=decided)
 
 

@@ -5,6 +5,8 @@ from datetime import timedelta
 from typing import Any
 
 from celery.signals import worker_process_init, worker_ready
+from prometheus_client import start_http_server
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from classifiers import load_default_model
 from service.comments import count_stale_pending
@@ -21,10 +23,33 @@ log = logging.getLogger(__name__)
 @worker_ready.connect
 def _load_model_once(**_: Any) -> None:
     # Pay the model load at start-up, not on the first comment a reader is waiting for.
-    load_default_model()
+    try:
+        load_default_model()
+    except Exception:
+        # The worker still runs: each batch then fails to load the model and is held for a
+        # human (never published unscored), and the failure metric counts it.
+        log.exception("the classifier could not be loaded at start-up")
 
 
-@app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True)
+@worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    port = get_settings().worker_metrics_port
+    if port:
+        start_http_server(port)
+
+
+# Store outages (PostgreSQL restarting) are retried with backoff; the cap stays well under the
+# Redis visibility timeout so a waiting retry is never delivered twice.
+STORE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
+
+
+@app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True, **STORE_RETRY)
 def score_pending() -> int:
     settings = get_settings()
     return drain(
@@ -35,7 +60,7 @@ def score_pending() -> int:
     )
 
 
-@app.task(name=SWEEP_TASK, ignore_result=True)
+@app.task(name=SWEEP_TASK, ignore_result=True, **STORE_RETRY)
 def sweep_pending() -> int:
     """Re-send work for comments whose nudge was lost (broker restarted, worker killed)."""
     settings = get_settings()

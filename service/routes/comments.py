@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Response, status
 
 from service.comment_text import clean_identifier, clean_text
 from service.comments import NewComment, get_comment, submit_comment
-from service.deps import CurrentSite, SessionDep, SettingsDep, require_json
+from service.deps import CurrentSite, SessionDep, SettingsDep, limit_client, require_json
+from service.metrics import COMMENTS_SUBMITTED
 from service.queue import enqueue_scoring
+from service.ratelimit import check_site
 from service.schemas import CommentAccepted, CommentState, CommentSubmission, ErrorResponse
 
 router = APIRouter(prefix="/v1/comments", tags=["comments"])
@@ -22,8 +24,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CommentAccepted,
-    dependencies=[Depends(require_json)],
-    responses={**ERRORS, 415: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+    dependencies=[Depends(limit_client), Depends(require_json)],
+    responses={
+        **ERRORS,
+        409: {"model": ErrorResponse, "description": "idempotency key reused for other content"},
+        413: {"model": ErrorResponse, "description": "request body too large"},
+        415: {"model": ErrorResponse, "description": "not application/json"},
+        429: {"model": ErrorResponse, "description": "rate limited; see Retry-After"},
+    },
 )
 def post_comment(
     submission: CommentSubmission,
@@ -32,6 +40,7 @@ def post_comment(
     settings: SettingsDep,
     response: Response,
 ) -> CommentAccepted:
+    check_site(site.id)
     new = NewComment(
         article_id=clean_identifier(
             submission.article_id, field="article_id", max_chars=settings.max_article_id_chars
@@ -62,6 +71,7 @@ def post_comment(
     session.commit()
     # Only after the commit: a worker must never be told about a row it cannot see yet.
     if created:
+        COMMENTS_SUBMITTED.inc()
         enqueue_scoring()
     response.headers["Location"] = f"/v1/comments/{comment.id}"
     return CommentAccepted(id=comment.id, status=comment.status)  # type: ignore[arg-type]

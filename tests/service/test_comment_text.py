@@ -37,6 +37,8 @@ def test_keeps_ordinary_text_and_trims() -> None:
         ("<script>alert(1)</script>", "markup_not_allowed"),
         ('<img src=x onerror="alert(1)">', "markup_not_allowed"),
         ("lone \ud800 surrogate", "invalid_unicode"),
+        ("i\u200bdiot", "invisible_characters"),
+        ("\ufeffhidden", "invisible_characters"),
     ],
 )
 def test_refuses_with_a_reason(value: str, code: str) -> None:
@@ -67,6 +69,7 @@ def test_accepted_text_is_bounded_trimmed_and_free_of_controls(value: str) -> No
             "bidi_control_characters",
             "markup_not_allowed",
             "invalid_unicode",
+            "invisible_characters",
         }
         return
     assert 0 < len(cleaned) <= 50

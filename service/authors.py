@@ -1,0 +1,90 @@
+"""A reader's rights over their comments (GDPR): export them, erase them.
+
+Erasure keeps the row and its audit trail but removes the text and every trace of the author,
+and records who asked, so the log can show that it happened without keeping what was erased.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.db import utcnow
+from service.errors import InvalidComment
+from service.models import AuditEvent, Comment, CommentStatus, Site
+
+
+@dataclass(frozen=True)
+class Author:
+    """A reader as the site knows them: its own id for them, or the display name."""
+
+    author_id: str | None = None
+    author_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.author_id is None) == (self.author_name is None):
+            raise InvalidComment(
+                "author_required",
+                "give exactly one of author_id and author_name",
+                field="author_id",
+            )
+
+
+def _authored_by(site: Site, author: Author):  # type: ignore[no-untyped-def]
+    if author.author_id is not None:
+        return (Comment.site_id == site.id) & (Comment.author_id == author.author_id)
+    return (Comment.site_id == site.id) & (Comment.author_name == author.author_name)
+
+
+def export_comments(*, session: Session, site: Site, author: Author) -> Sequence[Comment]:
+    return session.scalars(
+        select(Comment)
+        .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
+        .order_by(Comment.created_at)
+    ).all()
+
+
+def erase_comments(*, session: Session, site: Site, author: Author) -> int:
+    """Erase every comment of the author on this site; return how many were erased."""
+    now = utcnow()
+    targets = session.execute(
+        select(Comment.id, Comment.status).where(
+            _authored_by(site, author), Comment.status != CommentStatus.ERASED
+        )
+    ).all()
+    erased = 0
+    for comment_id, status in targets:
+        # Conditional on the status read above, so a concurrent decision is not overwritten
+        # by a stale one; a comment decided in between is simply erased on the next request.
+        result = session.execute(
+            update(Comment)
+            .where(Comment.id == comment_id, Comment.status == status)
+            .values(
+                status=CommentStatus.ERASED,
+                body="",
+                author_name="",
+                author_id=None,
+                idempotency_key=None,
+                claim_token=None,
+                lease_expires_at=None,
+                decided_at=now,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.add(
+            AuditEvent(
+                comment_id=comment_id,
+                actor=f"site:{site.name}",
+                from_status=status,
+                to_status=CommentStatus.ERASED,
+                reason="erased at the author's request",
+                scores=None,
+                created_at=now,
+            )
+        )
+        erased += 1
+    session.flush()
+    return erased

@@ -1,0 +1,58 @@
+"""A site exports or erases one reader's comments (GDPR requests)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service.authors import Author, erase_comments, export_comments
+from service.deps import CurrentSite, SessionDep
+from service.schemas import AuthorComment, AuthorExport, Erasure, ErrorResponse
+
+router = APIRouter(prefix="/v1/authors", tags=["authors"])
+
+AuthorId = Annotated[str | None, Query(max_length=200, description="the site's id for the reader")]
+AuthorName = Annotated[str | None, Query(max_length=100, description="the display name used")]
+RESPONSES = {401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+
+
+@router.get("/comments", response_model=AuthorExport, responses=RESPONSES)  # type: ignore[arg-type]
+def export_author_comments(
+    site: CurrentSite,
+    session: SessionDep,
+    author_id: AuthorId = None,
+    author_name: AuthorName = None,
+) -> AuthorExport:
+    author = Author(author_id=author_id, author_name=author_name)
+    comments = export_comments(session=session, site=site, author=author)
+    return AuthorExport(
+        site=site.name,
+        author_id=author_id,
+        author_name=author_name,
+        comments=[
+            AuthorComment(
+                id=c.id,
+                article_id=c.article_id,
+                author_name=c.author_name,
+                author_id=c.author_id,
+                body=c.body,
+                status=c.status,  # type: ignore[arg-type]
+                created_at=c.created_at,
+                decided_at=c.decided_at,
+            )
+            for c in comments
+        ],
+    )
+
+
+@router.delete("/comments", response_model=Erasure, responses=RESPONSES)  # type: ignore[arg-type]
+def erase_author_comments(
+    site: CurrentSite,
+    session: SessionDep,
+    author_id: AuthorId = None,
+    author_name: AuthorName = None,
+) -> Erasure:
+    erased = erase_comments(
+        session=session, site=site, author=Author(author_id=author_id, author_name=author_name)
+    )
+    session.commit()
+    return Erasure(erased=erased)
