@@ -19,6 +19,7 @@ from service.db import utcnow
 from service.errors import CommentNotFound, IdempotencyConflict, InvalidComment
 from service.models import AuditEvent, Comment, CommentStatus, Site
 from service.policy import Decision, Policy
+from service.sites import site_policy
 
 
 @dataclass(frozen=True)
@@ -203,14 +204,18 @@ def claim_pending(*, session: Session, batch_size: int, lease_seconds: float) ->
         return Claim(token=token, comments=[])
     site_ids = {row.site_id for row in claimed}
     policies = {
-        site.id: Policy(approve_below=site.approve_below, reject_at=site.reject_at)
+        site.id: site_policy(site)
         for site in session.scalars(select(Site).where(Site.id.in_(site_ids)))
     }
     return Claim(
         token=token,
         comments=[
             ClaimedComment(
-                id=row.id, body=row.body, attempts=row.attempts, policy=policies[row.site_id]
+                id=row.id,
+                body=row.body,
+                attempts=row.attempts,
+                # Bound to the comment's text: word lists are matched here, scores later.
+                policy=policies[row.site_id].for_text(row.body),
             )
             for row in claimed
         ],

@@ -5,7 +5,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
@@ -49,6 +60,17 @@ class Site(Base):
     reject_at: Mapped[float] = mapped_column(Float)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The rest of the policy (service.policy): "post" or "pre" moderation, per-score
+    # threshold overrides {label: {"approve_below": x, "reject_at": y|null}}, word lists.
+    mode: Mapped[str] = mapped_column(String(8), default="post", server_default="post")
+    label_thresholds: Mapped[dict[str, dict[str, float | None]]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
+    hold_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    reject_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Where decisions are announced (HMAC-signed with the secret); None means no webhook.
+    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Comment(Base):
@@ -104,3 +126,83 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModeratorRole(StrEnum):
+    MODERATOR = "moderator"  # reviews the comments of the sites they are assigned to
+    ADMIN = "admin"  # every site, plus policy, keys and moderators
+
+
+class Moderator(Base):
+    __tablename__ = "moderators"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    # argon2id, with its parameters and salt in the string.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=ModeratorRole.MODERATOR)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModeratorSite(Base):
+    """Which sites a (non-admin) moderator may review."""
+
+    __tablename__ = "moderator_sites"
+
+    moderator_id: Mapped[str] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ModeratorToken(Base):
+    """An API token for a moderator's automation; acts with that moderator's rights."""
+
+    __tablename__ = "moderator_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    moderator_id: Mapped[str] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 like site keys: tokens are 256-bit random.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SiteChange(Base):
+    """One change to a site's policy, origins, key or webhook. Rows are only ever inserted."""
+
+    __tablename__ = "site_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # "moderator:<name>" or "cli"
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One audit event to announce to a site's webhook, and how delivering it went."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    # One delivery per audit event, so announcing twice is harmless.
+    audit_event_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_events.id", ondelete="CASCADE"), unique=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,21 +1,75 @@
-"""The per-site policy that turns classifier scores into a decision."""
+"""The per-site policy that turns classifier scores (and word lists) into a decision."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from service.models import CommentStatus
 
 PRIMARY_SCORE = "toxicity"
 
 
+class Mode(StrEnum):
+    # Publish what scores low, hold the uncertain, reject the clearly abusive.
+    POST = "post"
+    # Hold everything not clearly fine: nothing is rejected on scores alone, a human sees it.
+    PRE = "pre"
+
+
+@dataclass(frozen=True)
+class LabelThreshold:
+    """One score's thresholds; reject_at None means this score alone never rejects."""
+
+    approve_below: float
+    reject_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.approve_below <= 1.0:
+            raise ValueError("approve_below must be between 0 and 1")
+        if self.reject_at is not None and not self.approve_below <= self.reject_at <= 1.0:
+            raise ValueError("thresholds must satisfy 0 <= approve_below <= reject_at <= 1")
+
+
+@dataclass(frozen=True)
+class WordHit:
+    word: str
+    status: CommentStatus  # HELD or REJECTED
+
+
 @dataclass(frozen=True)
 class Policy:
     approve_below: float
     reject_at: float
+    mode: Mode = Mode.POST
+    # Per-score overrides of the site-wide thresholds, e.g. {"hate": LabelThreshold(0.3, 0.8)}.
+    labels: Mapping[str, LabelThreshold] = field(default_factory=dict)
+    hold_words: tuple[str, ...] = ()
+    reject_words: tuple[str, ...] = ()
+    # The word-list rule this comment triggers; set by for_text() when a comment is claimed,
+    # because decide() sees only the scores.
+    word_hit: WordHit | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.approve_below <= self.reject_at <= 1.0:
             raise ValueError("thresholds must satisfy 0 <= approve_below <= reject_at <= 1")
+
+    def threshold(self, label: str) -> LabelThreshold:
+        if label in self.labels:
+            return self.labels[label]
+        # Out of the box only toxicity rejects; the other scores send a comment to a human.
+        reject_at = self.reject_at if label == PRIMARY_SCORE else None
+        return LabelThreshold(approve_below=self.approve_below, reject_at=reject_at)
+
+    def for_text(self, text: str) -> "Policy":
+        """This policy bound to one comment's word-list match (reject words win over hold)."""
+        hit = None
+        if word := find_listed_word(text, self.reject_words):
+            hit = WordHit(word, CommentStatus.REJECTED)
+        elif word := find_listed_word(text, self.hold_words):
+            hit = WordHit(word, CommentStatus.HELD)
+        return replace(self, word_hit=hit)
 
 
 @dataclass(frozen=True)
@@ -25,25 +79,152 @@ class Decision:
 
 
 def decide(scores: Mapping[str, float], policy: Policy) -> Decision:
-    """Reject on a clear toxicity score, approve only when every score is low, else hold.
+    """Word lists first, then reject on a clear score, approve only when every score is low.
 
     Every label counts toward holding: a comment low on toxicity but high on, say, hate is
     exactly the case a human should look at.
     """
-    toxicity = scores[PRIMARY_SCORE]
-    if toxicity >= policy.reject_at:
-        return Decision(
-            CommentStatus.REJECTED,
-            f"{PRIMARY_SCORE} {toxicity:.2f} >= reject threshold {policy.reject_at:.2f}",
-        )
-    label, highest = max(scores.items(), key=lambda item: item[1])
-    if highest < policy.approve_below:
+    if policy.word_hit is not None:
+        hit = policy.word_hit
+        verb = "always-reject" if hit.status == CommentStatus.REJECTED else "always-hold"
+        return Decision(hit.status, f"{verb} word {hit.word!r}")
+    if policy.mode == Mode.POST:
+        for label, value in scores.items():
+            reject_at = policy.threshold(label).reject_at
+            if reject_at is not None and value >= reject_at:
+                return Decision(
+                    CommentStatus.REJECTED,
+                    f"{label} {value:.2f} >= reject threshold {reject_at:.2f}",
+                )
+    over = [
+        (value - policy.threshold(label).approve_below, label, value)
+        for label, value in scores.items()
+        if value >= policy.threshold(label).approve_below
+    ]
+    if not over:
         return Decision(
             CommentStatus.APPROVED,
             f"all scores < approve threshold {policy.approve_below:.2f}",
         )
+    _, label, value = max(over)
+    limit = policy.threshold(label)
+    if policy.mode == Mode.PRE:
+        return Decision(
+            CommentStatus.HELD,
+            f"{label} {value:.2f} >= approve threshold {limit.approve_below:.2f} (pre-moderation)",
+        )
+    upper = f"reject {limit.reject_at:.2f}" if limit.reject_at is not None else "no reject"
     return Decision(
         CommentStatus.HELD,
-        f"{label} {highest:.2f} between approve {policy.approve_below:.2f} "
-        f"and reject {policy.reject_at:.2f} thresholds",
+        f"{label} {value:.2f} between approve {limit.approve_below:.2f} and {upper} thresholds",
     )
+
+
+def margin(scores: Mapping[str, float], policy: Policy) -> float:
+    """How far the comment is from flipping: the distance of the nearest score to a threshold.
+
+    Small means the model was unsure; the review queue shows those first.
+    """
+    distances = []
+    for label, value in scores.items():
+        limit = policy.threshold(label)
+        distances.append(abs(value - limit.approve_below))
+        if limit.reject_at is not None:
+            distances.append(abs(value - limit.reject_at))
+    return min(distances, default=1.0)
+
+
+# --- word lists ------------------------------------------------------------------------------
+
+# Characters readers substitute for letters to slip past a filter ("1d10t", "$hit", "@ss").
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "!": "i",
+        "|": "i",
+        "3": "e",
+        "4": "a",
+        "@": "a",
+        "5": "s",
+        "$": "s",
+        "7": "t",
+        "+": "t",
+        "8": "b",
+        "9": "g",
+    }
+)
+# A symbol counts as a letter only when a letter follows it ("$hit", "sh!t"), so that the
+# "!" closing "idiot!" stays punctuation.
+_LEET_DIGITS = str.maketrans(
+    {k: v for k, v in _LEET.items() if isinstance(k, int) and chr(k).isdigit()}
+)
+_SYMBOL_AS_LETTER = re.compile(r"[!|@$+](?=[^\W_])")
+_WORD = re.compile(r"[^\W_]+")
+_RUNS = re.compile(r"(.)\1+")
+_LONG_RUN = re.compile(r"(.)\1\1")
+
+
+def _fold(text: str) -> str:
+    # NFKD then drop combining marks: "ìdìöt" and full-width letters match "idiot".
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _tokens(text: str) -> list[str]:
+    """Words of the text as a filter sees them: folded, leetspeak undone, spaced letters joined
+    ("i d i o t" and "i.d.i.o.t" become "idiot")."""
+    folded = _SYMBOL_AS_LETTER.sub(lambda m: m.group().translate(_LEET), _fold(text))
+    words: list[str] = []
+    singles: list[str] = []
+
+    def flush() -> None:
+        if len(singles) >= 3:
+            words.append("".join(singles))
+        else:
+            words.extend(singles)
+        singles.clear()
+
+    for token in _WORD.findall(folded.translate(_LEET_DIGITS)):
+        if len(token) == 1:
+            singles.append(token)
+        else:
+            flush()
+            words.append(token)
+    flush()
+    return words
+
+
+def _same_word(written: str, listed: str) -> bool:
+    if written == listed:
+        return True
+    # A stretched word ("idiooot") matches once its runs are squeezed; only when stretched,
+    # so that "good" never matches a listed "god".
+    return bool(_LONG_RUN.search(written)) and _RUNS.sub(r"\1", written) == _RUNS.sub(r"\1", listed)
+
+
+def normalise_words(words: Sequence[str]) -> tuple[str, ...]:
+    """A word list as stored: trimmed, folded, no blanks or duplicates, order kept."""
+    seen: dict[str, None] = {}
+    for word in words:
+        cleaned = " ".join(word.split())
+        if cleaned:
+            seen.setdefault(cleaned.casefold(), None)
+    return tuple(seen)
+
+
+def find_listed_word(text: str, words: Sequence[str]) -> str | None:
+    """The first listed word or phrase that occurs in text as whole words, or None."""
+    if not words:
+        return None
+    written = _tokens(text)
+    for entry in words:
+        listed = _tokens(entry)
+        if not listed:
+            continue
+        size = len(listed)
+        for start in range(len(written) - size + 1):
+            window = written[start : start + size]
+            if all(_same_word(w, x) for w, x in zip(window, listed, strict=True)):
+                return entry
+    return None

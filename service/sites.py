@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Site
-from service.policy import Policy
+from service.policy import LabelThreshold, Mode, Policy
 
 KEY_PREFIX = "cm_"
 
@@ -52,4 +52,18 @@ def get_site_by_name(*, session: Session, name: str) -> Site | None:
 
 
 def site_policy(site: Site) -> Policy:
-    return Policy(approve_below=site.approve_below, reject_at=site.reject_at)
+    """The site's whole policy: thresholds, mode, per-score overrides and word lists."""
+    return Policy(
+        approve_below=site.approve_below,
+        reject_at=site.reject_at,
+        mode=Mode(site.mode or Mode.POST),
+        labels={
+            label: LabelThreshold(
+                approve_below=float(limits["approve_below"] or 0.0),
+                reject_at=None if limits.get("reject_at") is None else limits["reject_at"],
+            )
+            for label, limits in (site.label_thresholds or {}).items()
+        },
+        hold_words=tuple(site.hold_words or ()),
+        reject_words=tuple(site.reject_words or ()),
+    )
