@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 
+    # The classifier file the workers load; unset means the model shipped in classifiers/.
+    model_path: Path | None = None
+
     # A worker serves its Prometheus metrics on this port when set (compose sets 9100).
     worker_metrics_port: int | None = None
 

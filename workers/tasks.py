@@ -8,7 +8,7 @@ from celery.signals import worker_process_init, worker_ready
 from prometheus_client import start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classifiers import load_default_model
+from classifiers import ToxicityModel, load_default_model, load_model
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_session_factory, session_scope
@@ -19,12 +19,24 @@ from workers.scoring import drain
 log = logging.getLogger(__name__)
 
 
+_model: ToxicityModel | None = None
+
+
+def load_scorer() -> ToxicityModel:
+    """The configured model, loaded once per process (a failed load is retried next batch)."""
+    global _model
+    if _model is None:
+        path = get_settings().model_path
+        _model = load_model(path) if path else load_default_model()
+    return _model
+
+
 @worker_process_init.connect
 @worker_ready.connect
 def _load_model_once(**_: Any) -> None:
     # Pay the model load at start-up, not on the first comment a reader is waiting for.
     try:
-        load_default_model()
+        load_scorer()
     except Exception:
         # The worker still runs: each batch then fails to load the model and is held for a
         # human (never published unscored), and the failure metric counts it.
@@ -54,7 +66,7 @@ def score_pending() -> int:
     settings = get_settings()
     return drain(
         sessions=get_session_factory(),
-        load_scorer=load_default_model,
+        load_scorer=load_scorer,
         batch_size=settings.batch_size,
         lease_seconds=settings.claim_lease_seconds,
     )
