@@ -242,6 +242,10 @@ def run_chaos(
         engine.dispose()
 
 
+def _at(started: float, period: float, fraction: float | None) -> float | None:
+    return None if fraction is None else started + fraction * period
+
+
 def _answers(base: str) -> bool:
     try:
         return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
