@@ -114,6 +114,10 @@ class ToxicityModel(BaseEstimator):
         calibration = []
         for k, _label in enumerate(self.labels):
             known = targets[:, k] != UNKNOWN
+            if len(np.unique(targets[known, k])) < 2:
+                # Nothing to calibrate against (tiny custom data): keep the raw logistic output.
+                calibration.append([1.0, 0.0])
+                continue
             platt = LogisticRegression(C=1e4, solver="lbfgs")
             platt.fit(raw[known, k : k + 1], targets[known, k])
             calibration.append([float(platt.coef_[0, 0]), float(platt.intercept_[0])])

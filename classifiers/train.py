@@ -31,13 +31,13 @@ def targets_of(rows: Sequence[LabelledComment]) -> np.ndarray:
     return np.asarray([r.targets for r in rows], dtype=np.int8).reshape(len(rows), len(LABELS))
 
 
-def balanced_weights(rows: Sequence[LabelledComment]) -> np.ndarray:
+def balanced_weights(rows: Sequence[LabelledComment], power: float = 1.0) -> np.ndarray:
     """Per label, weight each source's positives and negatives to equal total mass.
 
     The sources differ wildly in base rate (Davidson is 80% offensive, Stormfront 11% hate), so
     an unweighted model learns "looks like a tweet from Davidson" as toxic. Balancing inside
     each source removes that shortcut; a source keeps a total weight equal to its size, and
-    Platt scaling afterwards restores honest probabilities.
+    Platt scaling afterwards restores honest probabilities. ``power`` < 1 balances partly.
     """
     targets = targets_of(rows)
     sources = np.asarray([r.source for r in rows])
@@ -49,7 +49,7 @@ def balanced_weights(rows: Sequence[LabelledComment]) -> np.ndarray:
             for cls in (0, 1):
                 cell = in_source & (targets[:, k] == cls)
                 if cell.any():
-                    weights[cell, k] = n / (2.0 * cell.sum())
+                    weights[cell, k] = (n / (2.0 * cell.sum())) ** power
     return weights
 
 
@@ -85,10 +85,11 @@ def fit_model(
     word_bits: int = 18,
     char_bits: int = 18,
     mask_identities: bool = True,
+    balance_power: float = 1.0,
     progress: Callable[[str], None] | None = None,
 ) -> ToxicityModel:
     rows = list(train) + (identity_comments() if augment_identities else [])
-    weights = balanced_weights(rows)
+    weights = balanced_weights(rows, balance_power)
     # The generated sentences are few next to ~47k real rows; upweighting them is what moves
     # the identity words' own weights towards zero (see the bias report in the card).
     generated = np.asarray([r.source == "identity_templates" for r in rows])

@@ -43,8 +43,7 @@ def fixture_targets(texts: Sequence[str], positive: Sequence[bool]) -> np.ndarra
     return targets
 
 
-@pytest.fixture(scope="session")
-def tiny_model() -> ToxicityModel:
+def build_tiny_model() -> ToxicityModel:
     texts = list(BENIGN + ABUSIVE)
     targets = fixture_targets(texts, [False] * len(BENIGN) + [True] * len(ABUSIVE))
     # Few hash bits: the fixture trains in milliseconds and saves to a few KB.
@@ -52,3 +51,8 @@ def tiny_model() -> ToxicityModel:
     model.fit(texts, targets)
     model.calibrate(texts, targets)
     return model
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> ToxicityModel:
+    return build_tiny_model()

@@ -4,11 +4,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io as sio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifiers import LABELS, Contribution, ToxicityModel, UntrustedModelError, load_model
 from classifiers.persist import save_model
 
-from .conftest import ABUSIVE, BENIGN
+from .conftest import ABUSIVE, BENIGN, build_tiny_model
+
+_TINY = build_tiny_model()
 
 
 def test_score_shapes_order_and_range(tiny_model: ToxicityModel) -> None:
@@ -114,3 +118,15 @@ def test_non_skops_files_are_refused(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "absent.skops")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=5))
+def test_scoring_never_fails_on_odd_text(texts: list[str]) -> None:
+    model = _TINY
+    matrix = model.score_matrix(texts)
+    assert matrix.shape == (len(texts), len(LABELS))
+    assert np.all((matrix >= 0) & (matrix <= 1))
+    for text in texts:
+        for c in model.explain(text, top_k=3):
+            assert text[c.start : c.end] == c.text
