@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.comments import ClaimedComment, ScoredDecision, claim_pending, record_decisions
 from service.db import session_scope
-from service.metrics import DECISIONS, SCORING_BATCH_SECONDS
+from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
 from service.models import CommentStatus
 from service.policy import Decision, decide
 
@@ -60,12 +60,12 @@ def score_round(
         version = scorer.version
         actor = f"model:{version}"
         decisions += _decide_all(fresh, scorer.score([c.body for c in fresh]))
-    except Exception:
+    except Exception as exc:
         # Never publish unscored: a scorer that cannot score holds the batch for a human.
         log.exception("scoring failed for a batch of %d comments; holding them", len(fresh))
-        decisions += [
-            _hold(c, "the classifier failed on this comment; needs a human") for c in fresh
-        ]
+        SCORING_FAILURES.inc(len(fresh))
+        reason = f"the classifier failed ({type(exc).__name__}); needs a human"
+        decisions += [_hold(c, reason) for c in fresh]
 
     with session_scope(sessions) as session:
         decided = record_decisions(

@@ -108,7 +108,7 @@ class TcpProxy:
                     if not data:
                         return
                     (b if source is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the socket was closed by cut()
             return
         finally:
             for sock in (a, b):
@@ -120,6 +120,10 @@ class TcpProxy:
     def cut(self) -> None:
         self._stopped.set()
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave the
+            # kernel socket listening until that accept returned.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
