@@ -10,13 +10,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.errors import ModerationError
+from service.moderation import routes as moderation
+from service.moderation.settings import get_moderation_settings, session_secret
 from service.ratelimit import RateLimited
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
+from service.web import moderator_pages, reader
+from service.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +139,11 @@ def create_app() -> FastAPI:
     app.include_router(articles.router)
     app.include_router(authors.router)
     app.include_router(health.router)
+    app.include_router(moderation.router)
+    app.include_router(moderation.admin_router)
+    app.include_router(reader.router)
+    app.include_router(moderator_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ModerationError, _moderation_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -140,4 +151,13 @@ def create_app() -> FastAPI:
     app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # Moderator sign-in: a signed cookie; every change made with it also needs the CSRF token.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(),
+        session_cookie="moderation_session",
+        max_age=get_moderation_settings().session_max_age_seconds,
+        same_site="lax",
+        https_only=get_moderation_settings().secure_cookies,
+    )
     return app

@@ -1,0 +1,373 @@
+"""The review queue and a moderator's decisions. Every transition is a conditional update (only
+from the state it expects) with its audit event in the same transaction."""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.db import utcnow
+from service.errors import CommentNotFound
+from service.models import AuditEvent, Comment, CommentStatus, Site
+from service.moderation.accounts import Reviewer
+from service.moderation.errors import InvalidTransition, ReasonRequired
+from service.moderation.settings import get_moderation_settings
+from service.policy import margin
+from service.sites import site_policy
+
+log = logging.getLogger(__name__)
+
+# Reasons a moderator picks from; free text is allowed too.
+REJECT_REASONS = (
+    "abuse or harassment",
+    "hate speech",
+    "threat",
+    "spam or advertising",
+    "off topic",
+    "personal information",
+    "misinformation",
+)
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REMOVE = "remove"  # take down a published comment
+    RESTORE = "restore"  # publish again what was taken down or rejected
+
+
+# action -> (the states it may start from, the state it ends in)
+TRANSITIONS: dict[Action, tuple[frozenset[CommentStatus], CommentStatus]] = {
+    Action.APPROVE: (frozenset({CommentStatus.HELD}), CommentStatus.APPROVED),
+    Action.REJECT: (frozenset({CommentStatus.HELD}), CommentStatus.REJECTED),
+    Action.REMOVE: (frozenset({CommentStatus.APPROVED}), CommentStatus.REMOVED),
+    Action.RESTORE: (
+        frozenset({CommentStatus.REMOVED, CommentStatus.REJECTED}),
+        CommentStatus.APPROVED,
+    ),
+}
+# Taking something down or rejecting it must say why; the site and the audit log need it.
+NEEDS_REASON = frozenset({Action.REJECT, Action.REMOVE})
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A span of the body that pushed the score up, and how much (calibrated logit)."""
+
+    start: int
+    end: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    weight: float | None  # None: not highlighted
+
+
+@dataclass
+class QueueItem:
+    comment: Comment
+    site_name: str
+    margin: float
+    top_label: str | None
+    highlights: list[Highlight] = field(default_factory=list)
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The body cut into plain and highlighted pieces, for templates to render as text."""
+        body = self.comment.body
+        pieces: list[Segment] = []
+        at = 0
+        for mark in sorted(self.highlights, key=lambda h: h.start):
+            if mark.start < at:
+                continue
+            if mark.start > at:
+                pieces.append(Segment(body[at : mark.start], None))
+            pieces.append(Segment(body[mark.start : mark.end], mark.weight))
+            at = mark.end
+        if at < len(body):
+            pieces.append(Segment(body[at:], None))
+        return pieces
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    offset: int
+    limit: int
+
+
+def _get_reviewable(*, session: Session, reviewer: Reviewer, comment_id: str) -> Comment:
+    try:
+        uuid.UUID(comment_id)
+    except ValueError:
+        raise CommentNotFound("no such comment") from None
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise CommentNotFound("no such comment")
+    reviewer.require_site(comment.site_id)
+    return comment
+
+
+def get_comment_for_review(*, session: Session, reviewer: Reviewer, comment_id: str) -> QueueItem:
+    comment = _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
+    site = session.get(Site, comment.site_id)
+    assert site is not None
+    return _item(comment, site, explain=True)
+
+
+def list_queue(
+    *,
+    session: Session,
+    reviewer: Reviewer,
+    site_id: str | None = None,
+    article_id: str | None = None,
+    label: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    order: str = "uncertain",
+    status: CommentStatus = CommentStatus.HELD,
+    offset: int = 0,
+    limit: int = 50,
+    explain: bool = True,
+) -> QueuePage:
+    """Held comments the reviewer may see, filtered, most uncertain (or oldest) first.
+
+    Uncertainty depends on each site's thresholds, so ranking is done here over the oldest
+    `queue_window` matches rather than in SQL; a queue longer than that is worked oldest-first.
+    """
+    if site_id is not None:
+        reviewer.require_site(site_id)
+    query = select(Comment, Site).join(Site, Site.id == Comment.site_id)
+    query = query.where(Comment.status == status)
+    if reviewer.site_ids is not None:
+        query = query.where(Comment.site_id.in_(reviewer.site_ids))
+    if site_id is not None:
+        query = query.where(Comment.site_id == site_id)
+    if article_id:
+        query = query.where(Comment.article_id == article_id)
+    newest_first = status != CommentStatus.HELD
+    query = query.order_by(
+        Comment.created_at.desc() if newest_first else Comment.created_at, Comment.id
+    ).limit(get_moderation_settings().queue_window)
+    items = []
+    for comment, site in session.execute(query).tuples():
+        scores = comment.scores or {}
+        if min_score is not None or max_score is not None:
+            value = scores.get(label) if label else max(scores.values(), default=None)
+            if value is None:
+                continue
+            if min_score is not None and value < min_score:
+                continue
+            if max_score is not None and value > max_score:
+                continue
+        items.append(_item(comment, site, explain=False))
+    if order == "uncertain" and status == CommentStatus.HELD:
+        items.sort(key=lambda item: (item.margin, item.comment.created_at))
+    page = items[offset : offset + limit]
+    if explain:
+        for item in page:
+            item.highlights = _highlights(item.comment.body, item.top_label)
+    return QueuePage(items=page, total=len(items), offset=offset, limit=limit)
+
+
+def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
+    scores = comment.scores or {}
+    top_label = max(scores, key=lambda k: scores[k]) if scores else None
+    item = QueueItem(
+        comment=comment,
+        site_name=site.name,
+        # Unscored comments (held because scoring failed) are as unsure as it gets.
+        margin=margin(scores, site_policy(site)) if scores else 0.0,
+        top_label=top_label,
+    )
+    if explain:
+        item.highlights = _highlights(comment.body, top_label)
+    return item
+
+
+def _highlights(body: str, label: str | None) -> list[Highlight]:
+    """The words that drove the score, from the classifier's own explanation.
+
+    Only clearly positive contributions are marked: every word nudges a linear model a little,
+    and highlighting "the" would teach moderators to ignore the marks.
+    """
+    if label is None:
+        return []
+    try:
+        from classifiers import load_default_model
+
+        model = load_default_model()
+        contributions = model.explain(body, label=label, top_k=8)
+    except Exception:  # an explanation is a help, never a reason to fail the queue
+        log.warning("could not explain a comment", exc_info=True)
+        return []
+    strongest = max((c.weight for c in contributions), default=0.0)
+    floor = max(0.75, strongest * 0.3)
+    return [
+        Highlight(start=c.start, end=c.end, weight=round(c.weight, 3))
+        for c in contributions
+        if c.weight >= floor
+    ]
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    comment_id: str
+    from_status: str
+    to_status: str
+    audit_event_id: int
+    site_id: str
+
+
+def apply_action(
+    *,
+    session: Session,
+    reviewer: Reviewer,
+    comment_id: str,
+    action: Action,
+    reason: str | None = None,
+) -> Transition:
+    """Move one comment as the action says, or raise InvalidTransition if it moved meanwhile."""
+    reason = " ".join((reason or "").split())[:280] or None
+    if action in NEEDS_REASON and not reason:
+        raise ReasonRequired(f"say why you {action.value} this comment", field="reason")
+    comment = _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
+    allowed_from, to_status = TRANSITIONS[action]
+    from_status = comment.status
+    now = utcnow()
+    result = session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.status.in_(allowed_from))
+        .values(
+            status=to_status,
+            decided_at=now,
+            decision_reason=f"{reviewer.actor}: {reason or action.value}"[:300],
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(comment)
+        raise InvalidTransition(
+            f"cannot {action.value} a comment that is {comment.status}", field="status"
+        )
+    event = AuditEvent(
+        comment_id=comment.id,
+        actor=reviewer.actor,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason or action.value,
+        scores=None,
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    session.refresh(comment)
+    return Transition(
+        comment_id=comment.id,
+        from_status=from_status,
+        to_status=to_status,
+        audit_event_id=event.id,
+        site_id=comment.site_id,
+    )
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    done: list[Transition]
+    failed: dict[str, str]  # comment id -> error code
+
+
+def apply_bulk(
+    *,
+    session: Session,
+    reviewer: Reviewer,
+    comment_ids: Sequence[str],
+    action: Action,
+    reason: str | None = None,
+) -> BulkOutcome:
+    """Each comment on its own savepoint: one that moved meanwhile does not undo the others."""
+    if action in NEEDS_REASON and not " ".join((reason or "").split()):
+        raise ReasonRequired(f"say why you {action.value} these comments", field="reason")
+    done: list[Transition] = []
+    failed: dict[str, str] = {}
+    for comment_id in dict.fromkeys(comment_ids):
+        try:
+            with session.begin_nested():
+                done.append(
+                    apply_action(
+                        session=session,
+                        reviewer=reviewer,
+                        comment_id=comment_id,
+                        action=action,
+                        reason=reason,
+                    )
+                )
+        except (InvalidTransition, CommentNotFound) as exc:
+            failed[comment_id] = exc.code
+    return BulkOutcome(done=done, failed=failed)
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: AuditEvent
+    site_name: str
+    article_id: str
+
+
+def list_audit(
+    *,
+    session: Session,
+    reviewer: Reviewer,
+    comment_id: str | None = None,
+    site_id: str | None = None,
+    actor: str | None = None,
+    to_status: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Audit events the reviewer may see, newest first; filter by comment, site, actor, state.
+
+    An actor filter of "model" or "moderator" matches every model version or moderator.
+    """
+    if comment_id is not None:
+        _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
+    if site_id is not None:
+        reviewer.require_site(site_id)
+    query = (
+        select(AuditEvent, Site.name, Comment.article_id)
+        .join(Comment, Comment.id == AuditEvent.comment_id)
+        .join(Site, Site.id == Comment.site_id)
+    )
+    if reviewer.site_ids is not None:
+        query = query.where(Comment.site_id.in_(reviewer.site_ids))
+    if comment_id is not None:
+        query = query.where(AuditEvent.comment_id == comment_id)
+    if site_id is not None:
+        query = query.where(Comment.site_id == site_id)
+    if actor:
+        if actor in ("model", "moderator"):
+            query = query.where(AuditEvent.actor.startswith(f"{actor}:"))
+        else:
+            query = query.where(AuditEvent.actor == actor)
+    if to_status:
+        query = query.where(AuditEvent.to_status == to_status)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    return [
+        AuditRow(event=event, site_name=name, article_id=article)
+        for event, name, article in session.execute(query).tuples()
+    ]

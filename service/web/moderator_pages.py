@@ -1,0 +1,448 @@
+"""The moderator UI: server-rendered pages (Jinja2, autoescaped) over the same functions as the
+API; the buttons and keyboard shortcuts call the moderation API with the session's CSRF token."""
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from service.deps import SessionDep
+from service.errors import CommentNotFound, ModerationError
+from service.models import CommentStatus, Site
+from service.moderation import accounts, review, site_admin
+from service.moderation.accounts import Reviewer
+from service.moderation.auth import (
+    SESSION_MODERATOR,
+    check_csrf,
+    csrf_token,
+    session_reviewer,
+)
+from service.moderation.errors import Forbidden
+from service.web.templating import render
+
+router = APIRouter(prefix="/moderate", include_in_schema=False)
+
+LABELS = ("toxicity", "hate", "insult", "profanity")
+HEADINGS = {
+    CommentStatus.HELD: ("Review queue", "queue"),
+    CommentStatus.APPROVED: ("Published comments", "published"),
+    CommentStatus.REJECTED: ("Rejected comments", "rejected"),
+    CommentStatus.REMOVED: ("Taken down", "removed"),
+}
+
+
+def _context(request: Request, reviewer: Reviewer | None, **extra: Any) -> dict[str, Any]:
+    return {"csrf": csrf_token(request), "reviewer": reviewer, **extra}
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/moderate/login?{urlencode({'next': target})}", status_code=303)
+
+
+def _error_page(request: Request, reviewer: Reviewer | None, exc: ModerationError) -> Response:
+    title = "Not allowed" if exc.status_code == 403 else "Not found"
+    return render(
+        request,
+        "error.html",
+        _context(request, reviewer, title=title, message=exc.message, nav=None),
+        status_code=exc.status_code,
+    )
+
+
+def _safe_next(target: str) -> str:
+    # Only our own pages: "//evil.example" or "https://..." would be an open redirect.
+    if target.startswith("/moderate") and not target.startswith("//"):
+        return target
+    return "/moderate"
+
+
+@router.get("/login")
+def login_page(
+    request: Request, next: Annotated[str, Query(max_length=500)] = "/moderate"
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        _context(request, None, error=None, next=_safe_next(next), username="", nav=None),
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/moderate",
+) -> Response:
+    try:
+        check_csrf(request, csrf)
+    except ModerationError:
+        return render(
+            request,
+            "login.html",
+            _context(
+                request,
+                None,
+                error="The form expired; please sign in again.",
+                next=_safe_next(next),
+                username=username,
+                nav=None,
+            ),
+            status_code=403,
+        )
+    moderator = accounts.authenticate(session=session, username=username, password=password)
+    if moderator is None:
+        return render(
+            request,
+            "login.html",
+            _context(
+                request,
+                None,
+                error="Wrong username or password.",
+                next=_safe_next(next),
+                username=username,
+                nav=None,
+            ),
+            status_code=401,
+        )
+    session.commit()  # a password rehash, if the hasher's parameters changed
+    # A fresh session (and CSRF token) on sign-in, so a token planted before it is useless.
+    request.session.clear()
+    request.session[SESSION_MODERATOR] = moderator.id
+    csrf_token(request)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/moderate/login", status_code=303)
+
+
+def _list_page(
+    request: Request,
+    session: SessionDep,
+    status: CommentStatus,
+    site: str | None,
+    article: str | None,
+    label: str | None,
+    min_score: float | None,
+    max_score: float | None,
+    order: str,
+    offset: int,
+) -> Response:
+    reviewer = session_reviewer(request, session)
+    if reviewer is None:
+        return _to_login(request)
+    sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
+    site_row = next((s for s in sites if s.name == site), None) if site else None
+    if site and site_row is None:
+        return _error_page(request, reviewer, Forbidden("you do not moderate this site"))
+    page = review.list_queue(
+        session=session,
+        reviewer=reviewer,
+        site_id=site_row.id if site_row else None,
+        article_id=article or None,
+        label=label if label in LABELS else None,
+        min_score=min_score,
+        max_score=max_score,
+        order=order,
+        status=status,
+        offset=offset,
+        limit=50,
+    )
+    filters = {
+        "site": site,
+        "article": article,
+        "label": label,
+        "min_score": min_score,
+        "max_score": max_score,
+        "order": order,
+    }
+    query = {k: v for k, v in filters.items() if v not in (None, "")}
+    if status != CommentStatus.HELD:
+        query["status"] = status.value
+    heading, nav = HEADINGS[status]
+    return render(
+        request,
+        "queue.html",
+        _context(
+            request,
+            reviewer,
+            nav=nav,
+            heading=heading,
+            page=page,
+            status=status.value,
+            sites=sites,
+            labels=LABELS,
+            filters=filters,
+            reasons=review.REJECT_REASONS,
+            action="/moderate" if status == CommentStatus.HELD else "/moderate/comments",
+            next_url=f"{request.url.path}?{urlencode({**query, 'offset': offset + 50})}",
+        ),
+    )
+
+
+Site_ = Annotated[str | None, Query(max_length=100)]
+Article = Annotated[str | None, Query(max_length=200)]
+Label = Annotated[str | None, Query(max_length=40)]
+Score = Annotated[float | None, Query(ge=0, le=1)]
+Order = Annotated[str, Query(pattern="^(uncertain|oldest)$")]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("")
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    site: Site_ = None,
+    article: Article = None,
+    label: Label = None,
+    min_score: Score = None,
+    max_score: Score = None,
+    order: Order = "uncertain",
+    offset: Offset = 0,
+) -> Response:
+    return _list_page(
+        request,
+        session,
+        CommentStatus.HELD,
+        site,
+        article,
+        label,
+        min_score,
+        max_score,
+        order,
+        offset,
+    )
+
+
+@router.get("/comments")
+def comments_page(
+    request: Request,
+    session: SessionDep,
+    status: Annotated[str, Query(pattern="^(held|approved|rejected|removed)$")] = "approved",
+    site: Site_ = None,
+    article: Article = None,
+    label: Label = None,
+    min_score: Score = None,
+    max_score: Score = None,
+    offset: Offset = 0,
+) -> Response:
+    return _list_page(
+        request,
+        session,
+        CommentStatus(status),
+        site,
+        article,
+        label,
+        min_score,
+        max_score,
+        "oldest",
+        offset,
+    )
+
+
+@router.get("/comments/{comment_id}")
+def comment_page(
+    comment_id: Annotated[str, Path(max_length=36)], request: Request, session: SessionDep
+) -> Response:
+    reviewer = session_reviewer(request, session)
+    if reviewer is None:
+        return _to_login(request)
+    try:
+        item = review.get_comment_for_review(
+            session=session, reviewer=reviewer, comment_id=comment_id
+        )
+    except (CommentNotFound, Forbidden) as exc:
+        return _error_page(request, reviewer, exc)
+    audit = review.list_audit(session=session, reviewer=reviewer, comment_id=comment_id)
+    return render(
+        request,
+        "comment.html",
+        _context(
+            request, reviewer, nav=None, item=item, audit=audit, reasons=review.REJECT_REASONS
+        ),
+    )
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    site: Site_ = None,
+    actor: Annotated[str | None, Query(pattern="^(model|moderator)$")] = None,
+    to_status: Annotated[str | None, Query(max_length=16)] = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    reviewer = session_reviewer(request, session)
+    if reviewer is None:
+        return _to_login(request)
+    sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
+    site_row = next((s for s in sites if s.name == site), None) if site else None
+    if site and site_row is None:
+        return _error_page(request, reviewer, Forbidden("you do not moderate this site"))
+    rows = review.list_audit(
+        session=session,
+        reviewer=reviewer,
+        site_id=site_row.id if site_row else None,
+        actor=actor,
+        to_status=to_status or None,
+        before_id=before_id,
+        limit=100,
+    )
+    filters = {"site": site, "actor": actor, "to_status": to_status}
+    query = {k: v for k, v in filters.items() if v}
+    next_url = (
+        f"/moderate/audit?{urlencode({**query, 'before_id': rows[-1].event.id})}"
+        if len(rows) == 100
+        else None
+    )
+    return render(
+        request,
+        "audit.html",
+        _context(
+            request,
+            reviewer,
+            nav="audit",
+            audit=rows,
+            sites=sites,
+            filters=filters,
+            next_url=next_url,
+        ),
+    )
+
+
+# --- admins: site policy ----------------------------------------------------------------------
+
+
+def _admin(request: Request, session: SessionDep) -> Reviewer | Response:
+    reviewer = session_reviewer(request, session)
+    if reviewer is None:
+        return _to_login(request)
+    if not reviewer.is_admin:
+        return _error_page(request, reviewer, Forbidden("this page is for admins"))
+    return reviewer
+
+
+@router.get("/sites")
+def sites_page(request: Request, session: SessionDep) -> Response:
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    sites = list(session.scalars(select(Site).order_by(Site.name)))
+    return render(request, "sites.html", _context(request, admin, nav="sites", sites=sites))
+
+
+def _site_page(
+    request: Request, session: SessionDep, admin: Reviewer, site: Site, **extra: Any
+) -> Response:
+    changes = site_admin.list_site_changes(session=session, site=site)
+    status_code = 422 if extra.get("error") else 200
+    return render(
+        request,
+        "site.html",
+        _context(
+            request,
+            admin,
+            nav="sites",
+            site=site,
+            changes=changes,
+            **{"message": None, "error": None, **extra},
+        ),
+        status_code=status_code,
+    )
+
+
+def _site_or_404(
+    request: Request, session: SessionDep, admin: Reviewer, name: str
+) -> Site | Response:
+    site = session.scalar(select(Site).where(Site.name == name))
+    if site is None:
+        return _error_page(request, admin, CommentNotFound(f"no site named {name!r}"))
+    return site
+
+
+@router.get("/sites/{name}")
+def site_page(
+    name: Annotated[str, Path(max_length=100)], request: Request, session: SessionDep
+) -> Response:
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    site = _site_or_404(request, session, admin, name)
+    if isinstance(site, Response):
+        return site
+    return _site_page(request, session, admin, site)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _parse_thresholds(text: str) -> dict[str, dict[str, float | None]]:
+    parsed: dict[str, dict[str, float | None]] = {}
+    for line in _lines(text):
+        parts = line.split()
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError
+            parsed[parts[0]] = {
+                "approve_below": float(parts[1]),
+                "reject_at": float(parts[2]) if len(parts) == 3 else None,
+            }
+        except ValueError:
+            raise site_admin.InvalidPolicy(
+                f"{line!r}: write 'label approve_below [reject_at]'", field="label_thresholds"
+            ) from None
+    return parsed
+
+
+@router.post("/sites/{name}")
+def save_site(
+    name: Annotated[str, Path(max_length=100)],
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    mode: Annotated[str, Form(max_length=8)] = "post",
+    approve_below: Annotated[float, Form(ge=0, le=1)] = 0.5,
+    reject_at: Annotated[float, Form(ge=0, le=1)] = 0.9,
+    label_thresholds: Annotated[str, Form(max_length=5000)] = "",
+    hold_words: Annotated[str, Form(max_length=100_000)] = "",
+    reject_words: Annotated[str, Form(max_length=100_000)] = "",
+    allowed_origins: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    check_csrf(request, csrf)
+    site = _site_or_404(request, session, admin, name)
+    if isinstance(site, Response):
+        return site
+    try:
+        site_admin.update_policy(
+            session=session,
+            site=site,
+            actor=admin.actor,
+            update=site_admin.PolicyUpdate(
+                mode=mode,
+                approve_below=approve_below,
+                reject_at=reject_at,
+                label_thresholds=_parse_thresholds(label_thresholds),
+                hold_words=_lines(hold_words),
+                reject_words=_lines(reject_words),
+                allowed_origins=_lines(allowed_origins),
+            ),
+        )
+    except ModerationError as exc:
+        session.rollback()
+        session.refresh(site)
+        return _site_page(request, session, admin, site, error=exc.message)
+    session.commit()
+    return _site_page(request, session, admin, site, message="Saved.")
