@@ -175,6 +175,15 @@ def _register_classifier_commands() -> None:
 _register_classifier_commands()
 
 
+def _register_moderation_commands() -> None:
+    from service.moderation.cli import register
+
+    register(app, site_app)
+
+
+_register_moderation_commands()
+
+
 def main() -> None:
     app()
 

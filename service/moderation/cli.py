@@ -1,0 +1,194 @@
+"""`moderation moderator ...` and `moderation site policy|rotate-key|webhook` commands."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from service.models import ModeratorRole
+
+moderator_app = typer.Typer(help="Manage moderators and admins.", no_args_is_help=True)
+CLI_ACTOR = "cli"
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+@moderator_app.command("add")
+def moderator_add(
+    username: str,
+    site: Annotated[list[str] | None, typer.Option(help="a site this moderator reviews")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="every site, policy, keys")] = False,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Add a moderator (or, with --admin, an admin). Asks for the password."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.accounts import create_moderator
+    from service.sites import get_site_by_name
+
+    with session_scope() as session:
+        site_ids = []
+        for name in site or []:
+            found = get_site_by_name(session=session, name=name)
+            if found is None:
+                _fail(f"no site named {name!r}")
+            else:
+                site_ids.append(found.id)
+        try:
+            create_moderator(
+                session=session,
+                username=username,
+                password=password,
+                role=ModeratorRole.ADMIN if admin else ModeratorRole.MODERATOR,
+                site_ids=site_ids,
+            )
+        except ModerationError as exc:
+            _fail(exc.message)
+    typer.echo(f"{'admin' if admin else 'moderator'} {username} added")
+
+
+@moderator_app.command("sites")
+def moderator_sites(
+    username: str, site: Annotated[list[str], typer.Option(help="the sites they review")]
+) -> None:
+    """Set which sites a moderator reviews."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.accounts import get_moderator_by_name, set_moderator_sites
+    from service.sites import get_site_by_name
+
+    with session_scope() as session:
+        try:
+            moderator = get_moderator_by_name(session=session, username=username)
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+        ids = []
+        for name in site:
+            found = get_site_by_name(session=session, name=name)
+            if found is None:
+                _fail(f"no site named {name!r}")
+            else:
+                ids.append(found.id)
+        set_moderator_sites(session=session, moderator=moderator, site_ids=ids)
+    typer.echo(f"{username} reviews: {', '.join(site)}")
+
+
+@moderator_app.command("token")
+def moderator_token(username: str, name: Annotated[str, typer.Option()] = "automation") -> None:
+    """Make an API token for a moderator's automation (printed once)."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.accounts import create_token, get_moderator_by_name
+
+    with session_scope() as session:
+        try:
+            moderator = get_moderator_by_name(session=session, username=username)
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+        _, token = create_token(session=session, moderator_id=moderator.id, name=name)
+    typer.echo(f"token: {token}")
+    typer.echo("Store the token now: it cannot be shown again.")
+
+
+def site_policy(
+    name: str,
+    mode: Annotated[str | None, typer.Option(help="post or pre")] = None,
+    approve_below: Annotated[float | None, typer.Option()] = None,
+    reject_at: Annotated[float | None, typer.Option()] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="per score: LABEL=APPROVE_BELOW[:REJECT_AT], e.g. hate=0.3:0.8"),
+    ] = None,
+    hold_word: Annotated[list[str] | None, typer.Option(help="replaces the hold list")] = None,
+    reject_word: Annotated[list[str] | None, typer.Option(help="replaces the reject list")] = None,
+    origin: Annotated[list[str] | None, typer.Option(help="replaces the allowed origins")] = None,
+) -> None:
+    """Show a site's policy, or change it (each change is recorded)."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.site_admin import PolicyUpdate, policy_view, update_policy
+    from service.sites import get_site_by_name
+
+    thresholds: dict[str, dict[str, float | None]] | None = None
+    if threshold is not None:
+        thresholds = {}
+        for item in threshold:
+            label, _, limits = item.partition("=")
+            approve, _, reject = limits.partition(":")
+            try:
+                thresholds[label.strip()] = {
+                    "approve_below": float(approve),
+                    "reject_at": float(reject) if reject else None,
+                }
+            except ValueError:
+                _fail(f"{item!r}: write LABEL=APPROVE_BELOW[:REJECT_AT]")
+    with session_scope() as session:
+        site = get_site_by_name(session=session, name=name)
+        if site is None:
+            _fail(f"no site named {name!r}")
+            return
+        update = PolicyUpdate(
+            mode=mode,
+            approve_below=approve_below,
+            reject_at=reject_at,
+            label_thresholds=thresholds,
+            hold_words=hold_word,
+            reject_words=reject_word,
+            allowed_origins=origin,
+        )
+        try:
+            update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)
+        except ModerationError as exc:
+            _fail(exc.message)
+        typer.echo(json.dumps(policy_view(site), indent=2))
+
+
+def site_rotate_key(name: str) -> None:
+    """Give a site a new key (printed once); the old key stops working at once."""
+    from service.db import session_scope
+    from service.moderation.site_admin import rotate_key
+    from service.sites import get_site_by_name
+
+    with session_scope() as session:
+        site = get_site_by_name(session=session, name=name)
+        if site is None:
+            _fail(f"no site named {name!r}")
+            return
+        key = rotate_key(session=session, site=site, actor=CLI_ACTOR)
+    typer.echo(f"key: {key}")
+
+
+def site_webhook(
+    name: str, url: Annotated[str | None, typer.Argument(help="omit to turn it off")] = None
+) -> None:
+    """Point a site's webhook at URL; prints the signing secret once."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.site_admin import set_webhook
+    from service.sites import get_site_by_name
+
+    with session_scope() as session:
+        site = get_site_by_name(session=session, name=name)
+        if site is None:
+            _fail(f"no site named {name!r}")
+            return
+        try:
+            secret = set_webhook(session=session, site=site, actor=CLI_ACTOR, url=url)
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+    typer.echo(f"webhook secret: {secret}" if secret else "webhook off")
+
+
+def register(app: typer.Typer, site_app: typer.Typer) -> None:
+    app.add_typer(moderator_app, name="moderator")
+    site_app.command("policy")(site_policy)
+    site_app.command("rotate-key")(site_rotate_key)
+    site_app.command("webhook")(site_webhook)
