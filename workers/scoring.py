@@ -12,6 +12,7 @@ from service.comments import ClaimedComment, ScoredDecision, claim_pending, reco
 from service.db import session_scope
 from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
 from service.models import CommentStatus
+from service.moderation.webhooks import announce_decisions
 from service.policy import Decision, decide
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def score_round(
             model_version=version,
             decisions=decisions,
         )
+    announce_decisions(sessions=sessions, comment_ids=[d.comment_id for d in decisions])
     for item in decisions:
         DECISIONS.labels(status=item.decision.status).inc()
     SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)

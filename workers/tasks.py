@@ -12,6 +12,7 @@ from classifiers import ToxicityModel, load_default_model, load_model
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_session_factory, session_scope
+from service.moderation.webhooks import DELIVER_WEBHOOK_TASK, deliver, retry_delay
 from service.queue import SCORE_PENDING_TASK, SWEEP_TASK
 from workers.celery_app import app
 from workers.scoring import drain
@@ -86,3 +87,10 @@ def sweep_pending() -> int:
     if stale:
         log.info("sweep found %d stale pending comments; sent %d nudges", stale, nudges)
     return stale
+
+
+@app.task(name=DELIVER_WEBHOOK_TASK, bind=True, acks_late=True, ignore_result=True, max_retries=10)
+def deliver_webhook(self: Any, delivery_id: str) -> None:
+    """POST one signed webhook; on failure try again later (the row counts the attempts)."""
+    if not deliver(sessions=get_session_factory(), delivery_id=delivery_id):
+        raise self.retry(countdown=retry_delay(self.request.retries))

@@ -6,10 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.config import get_settings
 from service.db import utcnow
 from service.errors import CommentNotFound
 from service.models import AuditEvent, Comment, CommentStatus, Site
@@ -18,6 +21,9 @@ from service.moderation.errors import InvalidTransition, ReasonRequired
 from service.moderation.settings import get_moderation_settings
 from service.policy import margin
 from service.sites import site_policy
+
+if TYPE_CHECKING:
+    from classifiers import ToxicityModel
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +198,15 @@ def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
     return item
 
 
+@cache
+def _explainer() -> "ToxicityModel":
+    # The model the workers score with (the API imports classifiers only when asked to explain).
+    from classifiers import load_default_model, load_model
+
+    path = get_settings().model_path
+    return load_model(path) if path else load_default_model()
+
+
 def _highlights(body: str, label: str | None) -> list[Highlight]:
     """The words that drove the score, from the classifier's own explanation.
 
@@ -201,9 +216,7 @@ def _highlights(body: str, label: str | None) -> list[Highlight]:
     if label is None:
         return []
     try:
-        from classifiers import load_default_model
-
-        model = load_default_model()
+        model = _explainer()
         contributions = model.explain(body, label=label, top_k=8)
     except Exception:  # an explanation is a help, never a reason to fail the queue
         log.warning("could not explain a comment", exc_info=True)
