@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -69,6 +69,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         return _error(400, "invalid_json", INVALID_JSON)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
     return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+async def _unstorable_value(_: Request, exc: Exception) -> JSONResponse:
+    # A value the database refuses (e.g. a NUL byte) that slipped past the field rules is
+    # still the client's mistake, not a server error.
+    log.warning("the store refused a value: %s", exc)
+    return _error(422, "invalid_value", "a value in the request cannot be stored")
 
 
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -147,6 +154,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ModerationError, _moderation_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)

@@ -29,6 +29,7 @@ def read_article_comments(
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> CommentPage:
+    site = clean_identifier(site, field="site", max_chars=100)
     owner = get_site_by_name(session=session, name=site)
     if owner is None:
         raise SiteNotFound("no such site")

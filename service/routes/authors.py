@@ -5,13 +5,30 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.authors import Author, erase_comments, export_comments
-from service.deps import CurrentSite, SessionDep
+from service.comment_text import clean_identifier, clean_text
+from service.config import Settings
+from service.deps import CurrentSite, SessionDep, SettingsDep
 from service.schemas import AuthorComment, AuthorExport, Erasure, ErrorResponse
 
 router = APIRouter(prefix="/v1/authors", tags=["authors"])
 
 AuthorId = Annotated[str | None, Query(max_length=200, description="the site's id for the reader")]
 AuthorName = Annotated[str | None, Query(max_length=100, description="the display name used")]
+
+
+def _author(settings: Settings, author_id: str | None, author_name: str | None) -> Author:
+    return Author(
+        author_id=None
+        if author_id is None
+        else clean_identifier(author_id, field="author_id", max_chars=settings.max_author_id_chars),
+        author_name=None
+        if author_name is None
+        else clean_text(
+            author_name, field="author_name", max_chars=settings.max_author_chars, multiline=False
+        ),
+    )
+
+
 RESPONSES = {401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 
 
@@ -19,10 +36,11 @@ RESPONSES = {401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 def export_author_comments(
     site: CurrentSite,
     session: SessionDep,
+    settings: SettingsDep,
     author_id: AuthorId = None,
     author_name: AuthorName = None,
 ) -> AuthorExport:
-    author = Author(author_id=author_id, author_name=author_name)
+    author = _author(settings, author_id, author_name)
     comments = export_comments(session=session, site=site, author=author)
     return AuthorExport(
         site=site.name,
@@ -48,11 +66,12 @@ def export_author_comments(
 def erase_author_comments(
     site: CurrentSite,
     session: SessionDep,
+    settings: SettingsDep,
     author_id: AuthorId = None,
     author_name: AuthorName = None,
 ) -> Erasure:
     erased = erase_comments(
-        session=session, site=site, author=Author(author_id=author_id, author_name=author_name)
+        session=session, site=site, author=_author(settings, author_id, author_name)
     )
     session.commit()
     return Erasure(erased=erased)
