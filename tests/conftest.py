@@ -221,3 +221,67 @@ def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
         yield process
     finally:
         process.stop()
+
+
+# --- moderation: moderators, a real browser, artifacts -------------------------------------
+
+
+def make_moderator(
+    session: Session,
+    *,
+    sites: list[Site] | None = None,
+    admin: bool = False,
+    password: str = "correct horse battery",
+) -> tuple[str, str]:
+    """A moderator (or admin) with an API token; returns (username, token)."""
+    from service.models import ModeratorRole
+    from service.moderation.accounts import create_moderator, create_token
+
+    username = f"mod-{uuid.uuid4().hex[:8]}"
+    moderator = create_moderator(
+        session=session,
+        username=username,
+        password=password,
+        role=ModeratorRole.ADMIN if admin else ModeratorRole.MODERATOR,
+        site_ids=[site.id for site in sites or []],
+    )
+    _, token = create_token(session=session, moderator_id=moderator.id, name="test")
+    session.commit()
+    return username, token
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """The machine's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as exc:
+            pytest.fail(f"Chromium is needed at /usr/bin/chromium and did not start: {exc}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """A folder for this test's screenshots, kept after the run (test-artifacts/ is ignored)."""
+    folder = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

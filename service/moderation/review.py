@@ -163,7 +163,7 @@ def list_queue(
         Comment.created_at.desc() if newest_first else Comment.created_at, Comment.id
     ).limit(get_moderation_settings().queue_window)
     items = []
-    for comment, site in session.execute(query).tuples():
+    for comment, site in session.execute(query):
         scores = comment.scores or {}
         if min_score is not None or max_score is not None:
             value = scores.get(label) if label else max(scores.values(), default=None)
@@ -382,5 +382,5 @@ def list_audit(
     query = query.order_by(AuditEvent.id.desc()).limit(limit)
     return [
         AuditRow(event=event, site_name=name, article_id=article)
-        for event, name, article in session.execute(query).tuples()
+        for event, name, article in session.execute(query)
     ]

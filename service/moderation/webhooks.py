@@ -64,7 +64,7 @@ def queue_webhooks(*, session: Session, audit_event_ids: Sequence[int]) -> list[
         .join(Comment, Comment.id == AuditEvent.comment_id)
         .join(Site, Site.id == Comment.site_id)
         .where(AuditEvent.id.in_(audit_event_ids), Site.webhook_url.is_not(None))
-    ).tuples()
+    )
     ids = []
     for event, comment, site in rows:
         if event.id in already:
