@@ -12,13 +12,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.errors import ModerationError
 from service.moderation import routes as moderation
 from service.moderation.settings import get_moderation_settings, session_secret
 from service.ratelimit import RateLimited
+from service.request_limits import RequestLimits
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
 from service.web import moderator_pages, reader
@@ -88,54 +88,13 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-class BodySizeLimit:
-    """Refuse request bodies over the limit before the JSON parser sees them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = _error(
-            413, "request_too_large", f"request bodies are limited to {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
         # Any operation can meet these, whatever its own documented answers.
         responses={
             413: {"model": ErrorResponse, "description": "request body too large"},
+            431: {"model": ErrorResponse, "description": "request headers too large"},
             503: {"model": ErrorResponse, "description": "store unreachable; see Retry-After"},
         },
         title="Comment moderation",
@@ -158,7 +117,11 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_request_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     # Moderator sign-in: a signed cookie; every change made with it also needs the CSRF token.
     app.add_middleware(
         SessionMiddleware,

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_idempotency_key_chars: int = 200
     max_author_id_chars: int = 200
     max_request_bytes: int = 64 * 1024
+    max_header_bytes: int = 16 * 1024
 
     # Default policy for new sites: approve when every score is below approve_below,
     # reject when toxicity reaches reject_at, hold in between.
