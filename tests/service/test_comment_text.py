@@ -45,6 +45,12 @@ def test_refuses_with_a_reason(value: str, code: str) -> None:
     assert code_of(value) == code
 
 
+def test_emoji_sequences_and_joining_scripts_are_kept() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # joined by zero-width joiners
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # needs a non-joiner
+    assert clean_body(f"{family} {persian}") == f"{family} {persian}"
+
+
 def test_single_line_fields_refuse_newlines() -> None:
     with pytest.raises(InvalidComment) as caught:
         clean_text("Ann\nSmith", field="author_name", max_chars=50, multiline=False)
