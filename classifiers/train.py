@@ -31,7 +31,9 @@ def targets_of(rows: Sequence[LabelledComment]) -> np.ndarray:
     return np.asarray([r.targets for r in rows], dtype=np.int8).reshape(len(rows), len(LABELS))
 
 
-def balanced_weights(rows: Sequence[LabelledComment], power: float = 1.0) -> np.ndarray:
+def balanced_weights(
+    rows: Sequence[LabelledComment], power: float = 1.0, equal_sources: bool = False
+) -> np.ndarray:
     """Per label, weight each source's positives and negatives to equal total mass.
 
     The sources differ wildly in base rate (Davidson is 80% offensive, Stormfront 11% hate), so
@@ -49,7 +51,8 @@ def balanced_weights(rows: Sequence[LabelledComment], power: float = 1.0) -> np.
             for cls in (0, 1):
                 cell = in_source & (targets[:, k] == cls)
                 if cell.any():
-                    weights[cell, k] = (n / (2.0 * cell.sum())) ** power
+                    total = len(rows) / len(np.unique(sources)) if equal_sources else n
+                    weights[cell, k] = (total / (2.0 * cell.sum())) ** power
     return weights
 
 
@@ -86,10 +89,12 @@ def fit_model(
     char_bits: int = 18,
     mask_identities: bool = True,
     balance_power: float = 1.0,
+    equal_sources: bool = False,
+    nb_scaling: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> ToxicityModel:
     rows = list(train) + (identity_comments() if augment_identities else [])
-    weights = balanced_weights(rows, balance_power)
+    weights = balanced_weights(rows, balance_power, equal_sources)
     # The generated sentences are few next to ~47k real rows; upweighting them is what moves
     # the identity words' own weights towards zero (see the bias report in the card).
     generated = np.asarray([r.source == "identity_templates" for r in rows])
@@ -99,6 +104,7 @@ def fit_model(
         word_bits=word_bits,
         char_bits=char_bits,
         mask_identities=mask_identities,
+        nb_scaling=nb_scaling,
         version=version,
     )
     model.fit([r.text for r in rows], targets_of(rows), sample_weight=weights, progress=progress)
@@ -128,11 +134,12 @@ def base_card(model: ToxicityModel, splits: dict[str, list[LabelledComment]]) ->
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": {
             "kind": "normalised tokens -> hashed word 1-2gram + char_wb 2-5gram TF-IDF "
-            "-> L2 logistic regression per label (liblinear) -> Platt scaling per label",
+            "-> NB-scaled L2 logistic regression per label (liblinear) -> Platt per label",
             "word_bits": model.word_bits,
             "char_bits": model.char_bits,
             "mask_identities": model.mask_identities,
             "C": list(model.C) if isinstance(model.C, tuple) else model.C,
+            "nb_scaling": model.nb_scaling,
             "sample_weighting": "per source and label, positives and negatives balanced",
             "identity_augmentation": "classifiers/identity.py generated sentences (train only)",
         },
