@@ -88,6 +88,9 @@ def pg_env(
         "REDIS_URL": redis_url,
         "MODERATION_DATA_DIR": str(tmp_path),
         "MODERATION_SCORING_QUEUE": TEST_QUEUE,
+        # Tests submit fast from one address; the rate-limit tests set their own limits.
+        "MODERATION_RATE_LIMIT_PER_SITE": "100000/second",
+        "MODERATION_RATE_LIMIT_PER_CLIENT": "100000/second",
     }
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():
