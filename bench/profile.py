@@ -30,7 +30,11 @@ class Recording:
         return self.output.exists() and self.output.stat().st_size > 0
 
 
-def record(pid: int, output: Path, seconds: float, *, subprocesses: bool = False) -> Recording:
+def record(
+    pid: int, output: Path, seconds: float, *, subprocesses: bool = False, gil: bool = True
+) -> Recording:
+    """Sample `pid` for `seconds`. With `gil`, only the thread holding the GIL is sampled: a
+    profile of where the process spends its CPU (Python's one core), not of where it waits."""
     tool = py_spy()
     if tool is None:
         raise RuntimeError("py-spy is not installed")
@@ -38,6 +42,8 @@ def record(pid: int, output: Path, seconds: float, *, subprocesses: bool = False
     args += ["--rate", "200", "--format", "raw", "--nonblocking", "--output", str(output)]
     if subprocesses:
         args.append("--subprocesses")
+    if gil:
+        args.append("--gil")
     popen = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return Recording(popen=popen, output=output)
 

@@ -142,6 +142,13 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                         ceiling_name="bare, same rate",
                     )
                 )
+            out.append(
+                _spread(
+                    f"{tag} ingest at {rate}/s: not answered 2xx in time",
+                    "requests",
+                    [run["load"]["sent"] - run["load"]["ok"] for run in runs],
+                )
+            )
             if rate == INGEST_TARGET_RATE:
                 keep["ingest_p99"] = _spread("p99", "ms", p99s)
             floor = _decision_floor(results, runs)
