@@ -73,6 +73,9 @@ def evaluate(
         "bench-results/evaluate.html"
     ),
     baselines: Annotated[bool, typer.Option(help="Train/run the two baselines too.")] = True,
+    evasions: Annotated[
+        bool, typer.Option(help="Also score a copy with abusive words disguised.")
+    ] = True,
 ) -> None:
     """Per-label metrics per source beside plain TF-IDF+LR and alt-profanity-check."""
     from classifiers.training_run import run_evaluation
@@ -84,6 +87,7 @@ def evaluate(
             input_file=input_file,
             report=report,
             baselines=baselines,
+            evasions=evasions,
         )
     )
 

@@ -23,6 +23,8 @@ from classifiers.data import LabelledComment
 from classifiers.model import LABELS, UNKNOWN, ToxicityModel
 from classifiers.train import targets_of
 
+SYNTHETIC_SOURCE = "evaded"
+
 Scorer = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, len(LABELS)) probabilities
 
 
@@ -89,14 +91,17 @@ def _f1(y: np.ndarray, p: np.ndarray, threshold: float) -> float:
 def metrics_table(
     scorers: dict[str, Scorer], rows: Sequence[LabelledComment]
 ) -> tuple[list[LabelMetrics], dict[str, np.ndarray]]:
-    """Metrics for every scorer x source (plus ``ALL``) x label the source labels."""
+    """Metrics for every scorer x source (plus ``ALL``) x label the source labels.
+
+    ``ALL`` pools the real sources only; the synthetic ``evaded`` copy is reported on its own.
+    """
     texts = [r.text for r in rows]
     Y = targets_of(rows)
     sources = np.asarray([r.source for r in rows])
     scores = {name: scorer(texts) for name, scorer in scorers.items()}
     out: list[LabelMetrics] = []
     for source in [*sorted(set(sources.tolist())), "ALL"]:
-        in_source = np.ones(len(rows), bool) if source == "ALL" else sources == source
+        in_source = sources != SYNTHETIC_SOURCE if source == "ALL" else sources == source
         for k, label in enumerate(LABELS):
             mask = in_source & (Y[:, k] != UNKNOWN)
             y = Y[mask, k]
@@ -201,6 +206,9 @@ def write_report(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    real = np.asarray([r.source != SYNTHETIC_SOURCE for r in rows])
+    rows = [r for r, keep in zip(rows, real, strict=True) if keep]
+    scores = {name: P[real] for name, P in scores.items()}
     Y = targets_of(rows)
     images: list[tuple[str, str]] = []
     for k, label in enumerate(LABELS):

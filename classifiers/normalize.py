@@ -41,6 +41,7 @@ _LEET_CHARS = frozenset("013457@$!|+€")
 _MASK_CHARS = frozenset("*#%")
 _TOKEN_RE = re.compile(r"[a-z0-9@$*#%!|+€']+")
 _URL_RE = re.compile(r"^(?:https?:|www\.|[a-z0-9.-]+\.(?:com|org|net|co|ly|io|gov|edu|uk)(?:/|$))")
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _REPEAT3_RE = re.compile(r"(.)\1{2,}")
 _REPEAT2_RE = re.compile(r"(.)\1+")
 _SPELLED_RE = re.compile(r"^(?:[a-z0-9@$*!][.\-_]){2,}[a-z0-9@$*!][.\-_]?$")
@@ -122,13 +123,16 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     for emoji, words in _EMOJI_WORDS.items():
         if emoji in chunk:
             chunk = chunk.replace(emoji, words)
+    if chunk.startswith("#") and _CAMEL_RE.search(chunk):
+        # "#SendThemBack" carries its words: keep the tag as one token (campaign tags are
+        # strong signals on their own) and add its words, split before the case is gone.
+        return normalize_chunk(chunk.replace("#", "")) + normalize_chunk(_CAMEL_RE.sub(" ", chunk))
     text = unicodedata.normalize("NFKC", chunk).lower()
     if not text.isascii():
         text = _strip_accents(text)
     if _URL_RE.match(text) or "://" in text:
         return (URL_TOKEN,)
-    if text.startswith("#"):
-        text = text[1:]
+    text = text.lstrip("#")
     if _SPELLED_RE.match(text):
         text = _SEPARATORS_RE.sub("", text)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +15,7 @@ from sklearn.metrics import brier_score_loss
 from classifiers.bias import NAMED_NEUTRAL, format_bias_table, identity_bias
 from classifiers.data import LabelledComment, read_labelled_file, read_shared
 from classifiers.evaluate import (
+    SYNTHETIC_SOURCE,
     PlainTfidfBaseline,
     Scorer,
     format_metrics,
@@ -22,6 +25,7 @@ from classifiers.evaluate import (
     suggest_thresholds,
     write_report,
 )
+from classifiers.evasion import evade
 from classifiers.model import LABELS, UNKNOWN, ToxicityModel
 from classifiers.persist import load_model, save_model
 from classifiers.train import (
@@ -120,6 +124,7 @@ def run_evaluation(
     input_file: Path | None,
     report: Path | None,
     baselines: bool = True,
+    evasions: bool = True,
 ) -> str:
     model = load_model(model_path)
     notes: list[str] = [f"model {model.version} ({model_path})"]
@@ -134,6 +139,13 @@ def run_evaluation(
         notes.append(f"evaluated on the shared data's held-out validation split ({len(rows)} rows)")
     else:
         raise FileNotFoundError(f"no --input given and no shared data at {data_dir}")
+    if evasions:
+        # The same comments with their abusive words disguised (classifiers/evasion.py).
+        rng = random.Random(0)
+        rows = list(rows) + [
+            dataclasses.replace(r, text=evade(r.text, rng), source=SYNTHETIC_SOURCE) for r in rows
+        ]
+        notes.append("'evaded' = the same rows with abusive words disguised (leet, *, spacing...)")
     scorers: dict[str, Scorer] = {model.version: model.score_matrix}
     if baselines:
         if shared is not None:
@@ -149,9 +161,10 @@ def run_evaluation(
     table, scores = metrics_table(scorers, rows)
     bias = format_bias_table(identity_bias(model, BIAS_THRESHOLD), BIAS_THRESHOLD)
     Y = targets_of(rows)
+    real = np.asarray([r.source != SYNTHETIC_SOURCE for r in rows])
     calib_lines = []
     for k, label in enumerate(LABELS):
-        known = Y[:, k] != UNKNOWN
+        known = (Y[:, k] != UNKNOWN) & real
         if len(np.unique(Y[known, k])) == 2:
             briers = ", ".join(
                 f"{name}: {brier_score_loss(Y[known, k], P[known, k]):.4f}"

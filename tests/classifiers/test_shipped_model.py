@@ -75,3 +75,9 @@ def test_explain_highlights_the_abuse(model: ToxicityModel) -> None:
     text = "Thanks for nothing, you pathetic m0r0n"
     top = model.explain(text, top_k=2)
     assert any(c.text in {"pathetic", "m0r0n"} for c in top)
+
+
+def test_shipped_file_is_small() -> None:
+    from classifiers.persist import DEFAULT_MODEL_PATH
+
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 25 * 2**20
