@@ -12,7 +12,14 @@ from classifiers import ToxicityModel, load_default_model, load_model
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_session_factory, session_scope
-from service.moderation.webhooks import DELIVER_WEBHOOK_TASK, deliver, retry_delay
+from service.moderation.webhooks import (
+    DELIVER_WEBHOOK_TASK,
+    SWEEP_WEBHOOKS_TASK,
+    deliver,
+    find_orphaned_deliveries,
+    retry_delay,
+    send_deliveries,
+)
 from service.queue import SCORE_PENDING_TASK, SWEEP_TASK
 from workers.celery_app import app
 from workers.scoring import drain
@@ -94,3 +101,12 @@ def deliver_webhook(self: Any, delivery_id: str) -> None:
     """POST one signed webhook; on failure try again later (the row counts the attempts)."""
     if not deliver(sessions=get_session_factory(), delivery_id=delivery_id):
         raise self.retry(countdown=retry_delay(self.request.retries))
+
+
+@app.task(name=SWEEP_WEBHOOKS_TASK, ignore_result=True, **STORE_RETRY)
+def sweep_webhooks() -> int:
+    """Re-send webhook deliveries whose retry message the broker lost."""
+    with session_scope() as session:
+        orphaned = find_orphaned_deliveries(session=session)
+    send_deliveries(orphaned)
+    return len(orphaned)

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from service.moderation.settings import get_moderation_settings
 log = logging.getLogger(__name__)
 
 DELIVER_WEBHOOK_TASK = "workers.tasks.deliver_webhook"
+SWEEP_WEBHOOKS_TASK = "workers.tasks.sweep_webhooks"
 SIGNATURE_HEADER = "Moderation-Signature"
 
 
@@ -188,3 +190,23 @@ def retry_delay(attempt: int) -> int:
     """Exponential backoff, capped below the Redis visibility timeout (300 s), where a longer
     countdown would make the broker redeliver the waiting message."""
     return int(min(2 * 2**attempt, 240))
+
+
+# Longer than every retry countdown added up (see retry_delay), so a delivery still pending
+# after this has lost its retry message (broker restarted empty) rather than waiting for it.
+ORPHANED_AFTER = timedelta(minutes=30)
+
+
+def find_orphaned_deliveries(*, session: Session, limit: int = 500) -> list[str]:
+    """Pending deliveries whose retry message was lost, oldest first."""
+    return list(
+        session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.created_at < utcnow() - ORPHANED_AFTER,
+            )
+            .order_by(WebhookDelivery.created_at)
+            .limit(limit)
+        )
+    )
