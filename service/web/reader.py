@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from service.comment_text import clean_identifier, clean_text
 from service.comments import NewComment, get_comment, submit_comment
 from service.config import Settings
-from service.deps import SessionDep, SettingsDep, limit_client, require_json
+from service.deps import SessionDep, SettingsDep, client_ip, require_json
 from service.errors import ModerationError, SiteNotFound
 from service.models import CommentStatus, Site
 from service.moderation.errors import OriginNotAllowed
 from service.queue import enqueue_scoring
-from service.ratelimit import RateLimited, check_site
+from service.ratelimit import RateLimited, check_client, check_site
 from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
 from service.web.demo_article import article_for
@@ -84,7 +84,7 @@ def preflight_form_comment(
     "/v1/sites/{site}/form-comments",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=FormAccepted,
-    dependencies=[Depends(limit_client), Depends(require_json)],
+    dependencies=[Depends(require_json)],
     responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
 )
 def post_form_comment(
@@ -99,6 +99,9 @@ def post_form_comment(
     owner = _site(session, site)
     _allow_origin(request, response, owner, required=True)
     try:
+        # The per-client limit is checked here, not as a dependency, so a 429 keeps the CORS
+        # header and the reader's page can say "slow down".
+        check_client(client_ip(request))
         return _accept(session=session, settings=settings, site=owner, form=form)
     except ModerationError as exc:
         # Answered here rather than by the app's handler so the CORS header stays on, and
