@@ -137,7 +137,7 @@ def _comment_text(line: str, number: int) -> str:
 
 
 def bench_model(
-    n: Annotated[int, typer.Option(help="Comments to score.")] = 50_000,
+    n: Annotated[int, typer.Option(help="At most this many comments to time.")] = 50_000,
     batch_size: Annotated[int, typer.Option(min=1)] = 1024,
     data_dir: DataDir = Path("/work/shared/data"),
     model: ModelPath = DEFAULT_MODEL_PATH,

@@ -17,6 +17,8 @@ Two blocks, each TF-IDF weighted (sublinear tf) and L2-normalised on its own, as
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 from zlib import crc32
 
@@ -65,9 +67,11 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         # hateful rows. Done here, inside the cache, so it costs nothing per comment.
         source = IDENTITY_PLACEHOLDER if self.mask_identities and token in IDENTITY_TERMS else token
         char_mask = (1 << self.char_bits) - 1
-        padded = " " + source[:_MAX_TOKEN_CHARS] + " "
+        # N-grams of the UTF-8 bytes (one encode per token); tokens are ASCII after
+        # normalisation except for non-Latin scripts, where byte n-grams work just as well.
+        padded = (" " + source[:_MAX_TOKEN_CHARS] + " ").encode()
         grams = [
-            crc32(padded[i : i + n].encode()) & char_mask
+            crc32(padded[i : i + n]) & char_mask
             for n in range(self.char_min_n, self.char_max_n + 1)
             for i in range(len(padded) - n + 1)
         ]
@@ -91,16 +95,12 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         cache: dict[str, tuple[int, np.ndarray]] = self.__dict__.setdefault("_token_cache", {})
         get = cache.get
         compute = self._token_features
-        hashes: list[int] = []
-        char_parts: list[np.ndarray] = []
-        n_tokens: list[int] = []
         # The only per-token Python work: one cache look-up. Everything else is vectorised.
-        for doc in docs:
-            for token in doc:
-                features = get(token) or compute(token)
-                hashes.append(features[0])
-                char_parts.append(features[1])
-            n_tokens.append(len(doc))
+        flat = list(chain.from_iterable(docs))
+        features = [get(token) or compute(token) for token in flat]
+        hashes = list(map(itemgetter(0), features))
+        char_parts = list(map(itemgetter(1), features))
+        n_tokens = list(map(len, docs))
         n = len(docs)
         word_mask = np.uint64((1 << self.word_bits) - 1)
         token_rows = np.repeat(np.arange(n, dtype=np.int64), n_tokens)

@@ -15,7 +15,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from itertools import chain
 
 from classifiers.lexicon import REPAIR_WORDS
 
@@ -111,13 +111,37 @@ def _normalize_token(token: str) -> str:
     return token
 
 
-@lru_cache(maxsize=262_144)
+_CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
+_CHUNK_CACHE_LIMIT = 300_000
+
+
+def clear_cache() -> None:
+    _CHUNK_CACHE.clear()
+
+
 def normalize_chunk(chunk: str) -> tuple[str, ...]:
-    """Normalise one whitespace chunk of the original text into word tokens."""
+    """Normalise one whitespace chunk of the original text into word tokens (cached).
+
+    A plain dict, cleared when full, rather than ``lru_cache``: a hit is one ``dict.get``,
+    with no recency bookkeeping, and comment vocabulary is stable enough not to need it.
+    """
+    hit = _CHUNK_CACHE.get(chunk)
+    if hit is None:
+        if len(_CHUNK_CACHE) >= _CHUNK_CACHE_LIMIT:
+            _CHUNK_CACHE.clear()
+        hit = _CHUNK_CACHE[chunk] = _normalize_chunk(chunk)
+    return hit
+
+
+def _normalize_chunk(chunk: str) -> tuple[str, ...]:
     if chunk.startswith("@") and len(chunk) > 1:
         return ()  # @mentions identify people, not what was said about them
     if chunk == "RT" or chunk == "URL":
         return ()  # retweet marker / OLID's link placeholder: data-set artefacts
+    if chunk.isascii() and chunk.isalpha():
+        # Plain words (most chunks): the general path below would do exactly this, slower.
+        token = _normalize_token(chunk.lower())
+        return (token,) if token else ()
     if "&" in chunk:
         chunk = html.unescape(chunk)
     for emoji, words in _EMOJI_WORDS.items():
@@ -126,7 +150,9 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     if chunk.startswith("#") and _CAMEL_RE.search(chunk):
         # "#SendThemBack" carries its words: keep the tag as one token (campaign tags are
         # strong signals on their own) and add its words, split before the case is gone.
-        return normalize_chunk(chunk.replace("#", "")) + normalize_chunk(_CAMEL_RE.sub(" ", chunk))
+        return _normalize_chunk(chunk.replace("#", "")) + _normalize_chunk(
+            _CAMEL_RE.sub(" ", chunk)
+        )
     text = unicodedata.normalize("NFKC", chunk).lower()
     if not text.isascii():
         text = _strip_accents(text)
@@ -165,26 +191,21 @@ def _merge_spaced(chunks: list[str]) -> list[tuple[int, int]]:
     return groups
 
 
-def _has_single_run(chunks: list[str]) -> bool:
-    run = 0
-    for chunk in chunks:
-        run = run + 1 if len(chunk) <= 3 and _SINGLE_RE.match(chunk) else 0
-        if run >= 3:
-            return True
-    return False
+_SINGLE = r"[A-Za-z0-9@$*!][.,!?;:]*"
+# Three spaced-out single letters anywhere: one regex search instead of a loop over chunks.
+_SINGLE_RUN_RE = re.compile(rf"(?<!\S){_SINGLE}\s+{_SINGLE}\s+{_SINGLE}(?!\S)")
 
 
 def tokenize(text: str) -> list[str]:
     """Normalised word tokens of a comment (the fast path used for scoring)."""
     chunks = text.split()
     tokens: list[str] = []
-    if _has_single_run(chunks):
+    if _SINGLE_RUN_RE.search(text):
         for i, j in _merge_spaced(chunks):
             tokens.extend(normalize_chunk("".join(chunks[i:j])))
         return tokens
-    for chunk in chunks:
-        tokens.extend(normalize_chunk(chunk))
-    return tokens
+    get = _CHUNK_CACHE.get
+    return list(chain.from_iterable([get(c) or normalize_chunk(c) for c in chunks]))
 
 
 _CHUNK_RE = re.compile(r"\S+")

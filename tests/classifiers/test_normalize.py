@@ -53,3 +53,8 @@ def test_tokenize_is_total_and_consistent(text: str) -> None:
     for token, start, end in spans:
         assert token
         assert 0 <= start < end <= len(text)
+
+
+@given(st.text(alphabet="ab1*!., \t\n#@", max_size=40))
+def test_spaced_letter_detection_agrees_with_the_span_path(text: str) -> None:
+    assert [t for t, _, _ in tokenize_with_spans(text)] == tokenize(text)
