@@ -75,7 +75,9 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
             for n in range(self.char_min_n, self.char_max_n + 1)
             for i in range(len(padded) - n + 1)
         ]
-        result = (crc32(source.encode()), np.asarray(grams, dtype=np.int32))
+        # Sorted, so each token is a sorted run and the per-batch sort in _counts is mostly a
+        # merge of runs (timsort), not a full sort.
+        result = (crc32(source.encode()), np.sort(np.asarray(grams, dtype=np.int32)))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[token] = result
