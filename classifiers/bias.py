@@ -3,7 +3,8 @@
 Every model version must keep neutral sentences that merely *mention* an identity below the
 review threshold, and still score the abusive ones above the neutral ones. The templates here
 are deliberately different from the training sentences in :mod:`classifiers.identity`, and the
-term list includes identities the training sentences never use.
+term list includes identities the training sentences never use, and some that the identity
+mask (:data:`classifiers.lexicon.IDENTITY_TERMS`) does not know either.
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ BIAS_IDENTITIES: tuple[tuple[str, str], ...] = (
     ("Palestinian", "Palestinians"),
     ("Israeli", "Israelis"),
     ("blind", "blind people"),
+    # Not in lexicon.IDENTITY_TERMS either, so the identity mask does not cover them:
+    ("Uyghur", "Uyghurs"),
+    ("Rohingya", "Rohingya refugees"),
+    ("Tamil", "Tamils"),
+    ("Maori", "Maori people"),
+    ("Yazidi", "Yazidis"),
+    ("Haitian", "Haitians"),
+    ("Korean", "Koreans"),
+    ("Irish", "Irish people"),
+    ("Sudanese", "Sudanese people"),
+    ("Bosnian", "Bosnians"),
 )
 
 NEUTRAL_TEMPLATES: tuple[str, ...] = (
