@@ -171,6 +171,16 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                         passed=passed,
                     )
                 )
+        restarts = scale["service"].get("api_restarts", [])
+        out.append(
+            Figure(
+                f"{tag} API restarts needed after a run left it stuck",
+                "restarts",
+                float(len(restarts)),
+                target="0",
+                passed=not restarts,
+            )
+        )
         saturation = scale["service"]["saturation"]
         sat = _spread(
             f"{tag} ingest at saturation ({saturation[0]['load']['connections']} connections)",
