@@ -3,7 +3,8 @@
 - ``classifier``: ``load_default_model().score(batch_of_256)`` in a loop, the ceiling for scoring;
 - ``redis``: Redis's own round trip (a PING loop from Python, and ``redis-benchmark``);
 - ``parts``: the pieces of one submission, each alone in one thread: the site lookup, the
-  insert + commit, the Celery nudge (needs the run's DATABASE_URL, REDIS_URL and queue).
+  insert + commit, the Celery nudge (needs the run's DATABASE_URL, REDIS_URL and queue);
+- ``round_parts``: the steps of one scoring round (claim, score, record, announce), timed.
 """
 
 import json
@@ -150,10 +151,65 @@ def parts(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def round_parts(args: dict[str, Any]) -> dict[str, Any]:
+    """One scoring round's steps, each timed, in the worker's own functions (no Celery):
+    claim 256, score them, record the decisions, announce them. Needs `rounds` x 256 pending
+    comments of the run's site in the store (the caller inserts them)."""
+    from classifiers import load_default_model
+    from service.comments import claim_pending, record_decisions
+    from service.db import get_session_factory, session_scope
+    from service.moderation.webhooks import announce_decisions
+    from workers.scoring import _decide_all
+
+    sessions = get_session_factory()
+    model = load_default_model()
+    batch_size = int(args.get("batch_size", 256))
+    steps: dict[str, list[float]] = {"claim": [], "score": [], "record": [], "announce": []}
+    for _ in range(int(args.get("rounds", 10))):
+        started = time.perf_counter()
+        with session_scope(sessions) as session:
+            claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=60)
+        claimed = time.perf_counter()
+        if not claim.comments:
+            break
+        decisions = _decide_all(claim.comments, model.score([c.body for c in claim.comments]))
+        scored = time.perf_counter()
+        with session_scope(sessions) as session:
+            record_decisions(
+                session=session,
+                token=claim.token,
+                actor=f"model:{model.version}",
+                model_version=model.version,
+                decisions=decisions,
+            )
+        recorded = time.perf_counter()
+        announce_decisions(sessions=sessions, comment_ids=[d.comment_id for d in decisions])
+        announced = time.perf_counter()
+        steps["claim"].append(claimed - started)
+        steps["score"].append(scored - claimed)
+        steps["record"].append(recorded - scored)
+        steps["announce"].append(announced - recorded)
+    return {
+        "batch_size": batch_size,
+        "rounds": len(steps["claim"]),
+        "median_ms": {
+            name: statistics.median(values) * 1000 for name, values in steps.items() if values
+        },
+        "first_last_ms": {
+            name: [values[0] * 1000, values[-1] * 1000] for name, values in steps.items() if values
+        },
+    }
+
+
 def main() -> None:
     what = sys.argv[1]
     args = json.loads(sys.stdin.read() or "{}")
-    handlers = {"classifier": classifier, "redis": redis_round_trip, "parts": parts}
+    handlers = {
+        "classifier": classifier,
+        "redis": redis_round_trip,
+        "parts": parts,
+        "round_parts": round_parts,
+    }
     sys.stdout.write(json.dumps(handlers[what](args)) + "\n")
 
 

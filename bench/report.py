@@ -84,6 +84,18 @@ def figures(results: dict[str, Any]) -> list[Figure]:
     for part, timing in results["parts"].items():
         out.append(Figure(f"one submission's part alone: {part}, p50", "ms", timing["p50_ms"]))
 
+    steps = results["round_parts"]["median_ms"]
+    for step, ms in steps.items():
+        out.append(
+            Figure(
+                f"one scoring round of 256 alone: {step}, median",
+                "ms",
+                ms,
+                ceiling=sum(steps.values()),
+                ceiling_name="whole round",
+            )
+        )
+
     by_scale: dict[int, dict[str, Figure]] = {}
     for scale_text, scale in results["scales"].items():
         n = int(scale_text)

@@ -32,6 +32,7 @@ class Plan:
     scales: list[int]
     classifier_rounds: int
     parts_count: int
+    round_parts_rounds: int = 10
     # Open-loop runs may use many connections, as many readers would; an overloaded server
     # shows it in latency and errors.
     open_connections: int = 128
@@ -68,9 +69,10 @@ QUICK = Plan(
     scales=[1, 2],
     classifier_rounds=10,
     parts_count=300,
-    decision_timeout=20,
-    settle_timeout=5,
-    grace_seconds=5,
+    round_parts_rounds=4,
+    decision_timeout=15,
+    settle_timeout=3,
+    grace_seconds=3,
 )
 # The harness at the smallest scale that still produces every figure (tests/bench).
 TINY = Plan(
@@ -84,6 +86,7 @@ TINY = Plan(
     scales=[1, 2],
     classifier_rounds=3,
     parts_count=30,
+    round_parts_rounds=2,
     open_connections=16,
     decision_timeout=30,
     settle_timeout=5,
@@ -225,6 +228,18 @@ class Runner:
             300,
         )
         self.stack.purge_queue()
+        log("steps of one scoring round, each timed, in the worker's functions")
+        rounds = self.plan.round_parts_rounds
+        store.insert_backlog(
+            database_url=self.stack.database_url,
+            site_id=self.stack.site_id,
+            article_id="round-parts",
+            bodies=self.bodies,
+            count=rounds * 256,
+        )
+        self.results["round_parts"] = _python_json(
+            "bench.baselines", ["round_parts"], {"rounds": rounds}, env, 300
+        )
 
     def bare(self, scale: int) -> dict[str, Any]:
         process, port = self.stack.start_bare(scale)
@@ -324,7 +339,8 @@ class Runner:
             if load["ok"] < load["sent"]:
                 failed = load["sent"] - load["ok"]
                 log(f"service x{scale}: {failed} requests failed; restarting the API")
-                self.stack.stop(common["api"])
+                # A stuck uvicorn waits for its stuck requests; no need to wait with it.
+                self.stack.stop(common["api"], timeout=3)
                 common["api"], common["port"] = self.stack.start_api(scale)
                 out["api_restarts"].append(label)
             return result

@@ -63,12 +63,12 @@ class Process:
         except psutil.NoSuchProcess:
             return []
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> None:
         if self.popen.poll() is None:
             # Its own session: the signal reaches uvicorn's and Celery's children too.
             os.killpg(self.popen.pid, signal.SIGTERM)
             try:
-                self.popen.wait(timeout=20)
+                self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
@@ -196,8 +196,8 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def stop(self, process: Process) -> None:
-        process.stop()
+    def stop(self, process: Process, timeout: float = 20) -> None:
+        process.stop(timeout)
         self.processes.remove(process)
 
     def _wait_http(self, process: Process, port: int, processes: int) -> None:
