@@ -62,6 +62,7 @@ class ToxicityModel(BaseEstimator):
         stack_labels: tuple[str, ...] = ("toxicity",),
         word_bits: int = 18,
         char_bits: int = 18,
+        char_ngrams: tuple[int, int] = (2, 5),
         mask_identities: bool = True,
         version: str = "untrained",
     ) -> None:
@@ -71,6 +72,7 @@ class ToxicityModel(BaseEstimator):
         self.stack_labels = stack_labels
         self.word_bits = word_bits
         self.char_bits = char_bits
+        self.char_ngrams = char_ngrams
         self.mask_identities = mask_identities
         self.version = version
 
@@ -94,6 +96,8 @@ class ToxicityModel(BaseEstimator):
         self.vectorizer_ = CommentVectorizer(
             word_bits=self.word_bits,
             char_bits=self.char_bits,
+            char_min_n=self.char_ngrams[0],
+            char_max_n=self.char_ngrams[1],
             mask_identities=self.mask_identities,
         )
         self.vectorizer_.fit(texts)

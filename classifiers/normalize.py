@@ -112,7 +112,7 @@ def _normalize_token(token: str) -> str:
 
 
 _CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
-_CHUNK_CACHE_LIMIT = 300_000
+_CHUNK_CACHE_LIMIT = 100_000  # ~150 bytes each: ~15 MB at most
 
 
 def clear_cache() -> None:
@@ -134,14 +134,25 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
 
 
 def _normalize_chunk(chunk: str) -> tuple[str, ...]:
+    # Fast path for plain words with ordinary punctuation around them ("idiot,", "(you"):
+    # the general path gives exactly the same tokens (a property test checks), much slower.
+    core = chunk.lstrip(_PLAIN_LEAD).rstrip(_PLAIN_TRAIL)
+    if core and core.isascii() and core.replace("'", "").isalpha() and core not in _SPECIAL:
+        token = _normalize_token(core.lower())
+        return (token,) if token else ()
+    return _normalize_general(chunk)
+
+
+_PLAIN_LEAD = "\"'(["
+_PLAIN_TRAIL = ".,!?;:\"')]"
+_SPECIAL = frozenset({"RT", "URL"})
+
+
+def _normalize_general(chunk: str) -> tuple[str, ...]:
     if chunk.startswith("@") and len(chunk) > 1:
         return ()  # @mentions identify people, not what was said about them
     if chunk == "RT" or chunk == "URL":
         return ()  # retweet marker / OLID's link placeholder: data-set artefacts
-    if chunk.isascii() and chunk.isalpha():
-        # Plain words (most chunks): the general path below would do exactly this, slower.
-        token = _normalize_token(chunk.lower())
-        return (token,) if token else ()
     if "&" in chunk:
         chunk = html.unescape(chunk)
     for emoji, words in _EMOJI_WORDS.items():
@@ -196,16 +207,18 @@ _SINGLE = r"[A-Za-z0-9@$*!][.,!?;:]*"
 _SINGLE_RUN_RE = re.compile(rf"(?<!\S){_SINGLE}\s+{_SINGLE}\s+{_SINGLE}(?!\S)")
 
 
-def tokenize(text: str) -> list[str]:
-    """Normalised word tokens of a comment (the fast path used for scoring)."""
+def split_chunks(text: str) -> list[str]:
+    """Whitespace chunks of a comment, spaced-out letters (``i d i o t``) merged into one."""
     chunks = text.split()
-    tokens: list[str] = []
     if _SINGLE_RUN_RE.search(text):
-        for i, j in _merge_spaced(chunks):
-            tokens.extend(normalize_chunk("".join(chunks[i:j])))
-        return tokens
+        return ["".join(chunks[i:j]) for i, j in _merge_spaced(chunks)]
+    return chunks
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised word tokens of a comment."""
     get = _CHUNK_CACHE.get
-    return list(chain.from_iterable([get(c) or normalize_chunk(c) for c in chunks]))
+    return list(chain.from_iterable([get(c) or normalize_chunk(c) for c in split_chunks(text)]))
 
 
 _CHUNK_RE = re.compile(r"\S+")

@@ -88,6 +88,7 @@ def fit_model(
     word_bits: int = 18,
     char_bits: int = 18,
     mask_identities: bool = True,
+    char_ngrams: tuple[int, int] = (2, 5),
     balance_power: float = 1.0,
     equal_sources: bool = False,
     nb_scaling: bool = True,
@@ -104,6 +105,7 @@ def fit_model(
         word_bits=word_bits,
         char_bits=char_bits,
         mask_identities=mask_identities,
+        char_ngrams=char_ngrams,
         nb_scaling=nb_scaling,
         version=version,
     )
@@ -137,6 +139,7 @@ def base_card(model: ToxicityModel, splits: dict[str, list[LabelledComment]]) ->
             "-> NB-scaled L2 logistic regression per label (liblinear) -> Platt per label",
             "word_bits": model.word_bits,
             "char_bits": model.char_bits,
+            "char_ngrams": list(model.char_ngrams),
             "mask_identities": model.mask_identities,
             "C": list(model.C) if isinstance(model.C, tuple) else model.C,
             "nb_scaling": model.nb_scaling,

@@ -1,7 +1,13 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from classifiers.normalize import normalize, tokenize, tokenize_with_spans
+from classifiers.normalize import (
+    _normalize_chunk,
+    _normalize_general,
+    normalize,
+    tokenize,
+    tokenize_with_spans,
+)
 
 
 def test_leetspeak_and_symbols_are_undone() -> None:
@@ -58,3 +64,14 @@ def test_tokenize_is_total_and_consistent(text: str) -> None:
 @given(st.text(alphabet="ab1*!., \t\n#@", max_size=40))
 def test_spaced_letter_detection_agrees_with_the_span_path(text: str) -> None:
     assert [t for t, _, _ in tokenize_with_spans(text)] == tokenize(text)
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="abcXYZ'\"()[].,!?;:", max_size=12),
+        st.text(max_size=12),
+        st.sampled_from(["RT", "URL", "RT,", "URL.", "'RT'", "(idiot)", "don't!", "'''", "!!"]),
+    )
+)
+def test_fast_path_matches_general_normalisation(chunk: str) -> None:
+    assert _normalize_chunk(chunk) == _normalize_general(chunk)
