@@ -6,6 +6,7 @@ the beat sweep; it never fails a submission that is already stored.
 
 import logging
 
+import redis
 from celery import Celery
 
 from service.config import Settings, get_settings
@@ -67,15 +68,58 @@ def _producer_app() -> Celery:
     return _producer
 
 
+# At most one nudge waits in the broker at a time: the API sets this flag (NX) before sending
+# one, and a worker clears it just before each claim, so a comment stored after a claim always
+# causes a fresh nudge while a burst of submissions causes one. The expiry bounds the damage
+# of a flag whose nudge was lost; the beat sweep covers the rest.
+NUDGE_FLAG_MS = 1000
+_flags: redis.Redis | None = None
+
+
+def _flag_store() -> redis.Redis | None:
+    global _flags
+    settings = get_settings()
+    if settings.uses_embedded_broker or not settings.redis_url:
+        return None
+    if _flags is None:
+        _flags = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=1, socket_timeout=1
+        )
+    return _flags
+
+
+def _flag_key() -> str:
+    return f"moderation:nudge:{get_settings().scoring_queue}"
+
+
 def enqueue_scoring() -> bool:
     """Tell the workers there are pending comments. Returns False if the broker was unreachable."""
+    flags = _flag_store()
+    if flags is not None:
+        try:
+            if not flags.set(_flag_key(), b"1", nx=True, px=NUDGE_FLAG_MS):
+                return True  # a nudge is already on its way and will find this comment
+        except redis.RedisError:
+            pass  # no flag store: nudge anyway
     try:
         _producer_app().send_task(SCORE_PENDING_TASK, retry=False)
     except Exception:  # the broker's failures come in many types; none may fail a submission
         log.warning("could not reach the broker; the sweep will pick the comment up", exc_info=True)
         ENQUEUE_FAILURES.inc()
+        clear_nudge_flag()
         return False
     return True
+
+
+def clear_nudge_flag() -> None:
+    """A worker is about to claim: the next stored comment needs a nudge of its own."""
+    flags = _flag_store()
+    if flags is None:
+        return
+    try:
+        flags.delete(_flag_key())
+    except redis.RedisError:
+        log.warning("could not clear the nudge flag; it expires in %d ms", NUDGE_FLAG_MS)
 
 
 def broker_reachable() -> bool:

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,3 +68,36 @@ def site_policy(site: Site) -> Policy:
         hold_words=tuple(site.hold_words or ()),
         reject_words=tuple(site.reject_words or ()),
     )
+
+
+# --- the API's per-process cache of sites by key ---------------------------------------------
+# Every submission authenticates; a round trip to the store for it would cost more than the
+# insert itself. Key rotation and site deletion take effect in this process at once, and in
+# other API processes within SITE_CACHE_SECONDS.
+SITE_CACHE_SECONDS = 5.0
+_SITE_CACHE_LIMIT = 10_000
+_site_cache: dict[str, tuple[float, Site]] = {}
+
+
+def cached_site_by_key(key: str) -> tuple[str, Site | None]:
+    """The key's hash and, when still fresh in the cache, its (detached) site."""
+    key_hash = hash_key(key)
+    entry = _site_cache.get(key_hash)
+    if entry is not None and entry[0] > time.monotonic():
+        return key_hash, entry[1]
+    return key_hash, None
+
+
+def load_site_for_cache(*, session: Session, key_hash: str) -> Site | None:
+    site = session.scalar(select(Site).where(Site.key_hash == key_hash))
+    if site is None:
+        return None
+    session.expunge(site)
+    if len(_site_cache) >= _SITE_CACHE_LIMIT:
+        _site_cache.clear()
+    _site_cache[key_hash] = (time.monotonic() + SITE_CACHE_SECONDS, site)
+    return site
+
+
+def forget_cached_sites() -> None:
+    _site_cache.clear()

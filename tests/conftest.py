@@ -25,7 +25,7 @@ from service.config import get_settings
 from service.migrate import upgrade
 from service.models import Site
 from service.policy import Policy
-from service.sites import create_site
+from service.sites import create_site, forget_cached_sites
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -41,9 +41,11 @@ _SERVICE_ENV = ("DATABASE_URL", "REDIS_URL", "BROKER_URL")
 
 def reset_caches() -> None:
     get_settings.cache_clear()
+    forget_cached_sites()
     db.get_engine.cache_clear()
     db.get_session_factory.cache_clear()
     queue._producer = None
+    queue._flags = None
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
@@ -99,6 +101,7 @@ def pg_env(
     with db.get_engine().begin() as connection:
         connection.execute(text("TRUNCATE audit_events, comments, sites CASCADE"))
     redis.Redis.from_url(redis_url).delete(TEST_QUEUE)
+    queue.clear_nudge_flag()  # a flag left by the previous test would swallow this one's nudge
     yield env
     db.get_engine().dispose()
     reset_caches()

@@ -14,6 +14,7 @@ from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
 from service.models import CommentStatus
 from service.moderation.webhooks import announce_decisions
 from service.policy import Decision, decide
+from service.queue import clear_nudge_flag
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def score_round(
     scores them outside any transaction.
     """
     started = time.perf_counter()
+    clear_nudge_flag()
     with session_scope(sessions) as session:
         claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
     if not claim.comments:
@@ -106,11 +108,15 @@ def drain(
     load_scorer: Callable[[], Scorer],
     batch_size: int,
     lease_seconds: float,
-    max_rounds: int = 50,
+    max_seconds: float = 60.0,
 ) -> int:
-    """Score rounds until nothing is left to claim (bounded so one task cannot run forever)."""
+    """Score rounds until a claim comes back short (nothing more is waiting).
+
+    Bounded in time, not rounds, so one task drains a large backlog but still returns to
+    Celery regularly (the next nudge or the sweep carries on)."""
     decided = 0
-    for _ in range(max_rounds):
+    deadline = time.monotonic() + max_seconds
+    while True:
         result = score_round(
             sessions=sessions,
             load_scorer=load_scorer,
@@ -118,6 +124,5 @@ def drain(
             lease_seconds=lease_seconds,
         )
         decided += result.decided
-        if result.claimed < batch_size:
-            break
-    return decided
+        if result.claimed < batch_size or time.monotonic() > deadline:
+            return decided

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.models import Site, SiteChange
 from service.moderation.errors import InvalidPolicy
 from service.policy import LabelThreshold, Mode, Policy, normalise_words
-from service.sites import hash_key, new_site_key, site_policy
+from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
 
 # Longest word list entry and list; a list is matched against every comment.
 MAX_WORD_CHARS = 100
@@ -121,7 +121,8 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
 
 
 def rotate_key(*, session: Session, site: Site, actor: str) -> str:
-    """A new key for the site; the old one stops working at once. Returned once, never stored."""
+    """A new key for the site; returned once, never stored. The old key stops working at once
+    in this process and within SITE_CACHE_SECONDS in other API processes."""
     key = new_site_key()
     site.key_hash = hash_key(key)
     site.key_prefix = key[:10]
@@ -129,6 +130,7 @@ def rotate_key(*, session: Session, site: Site, actor: str) -> str:
         SiteChange(site_id=site.id, actor=actor, action="key", changes={"key_prefix": key[:10]})
     )
     session.flush()
+    forget_cached_sites()
     return key
 
 

@@ -5,11 +5,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response, status
 
 from service.comment_text import clean_identifier, clean_text
-from service.comments import NewComment, get_comment, submit_comment
+from service.comments import NewComment, get_comment
+from service.config import Settings
 from service.deps import CurrentSite, SessionDep, SettingsDep, limit_client, require_json
-from service.metrics import COMMENTS_SUBMITTED
-from service.queue import enqueue_scoring
-from service.ratelimit import check_site
+from service.ingest import get_batcher
+from service.ratelimit import acheck_site
 from service.schemas import CommentAccepted, CommentState, CommentSubmission, ErrorResponse
 
 router = APIRouter(prefix="/v1/comments", tags=["comments"])
@@ -33,15 +33,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         429: {"model": ErrorResponse, "description": "rate limited; see Retry-After"},
     },
 )
-def post_comment(
+async def post_comment(
     submission: CommentSubmission,
     site: CurrentSite,
-    session: SessionDep,
     settings: SettingsDep,
     response: Response,
 ) -> CommentAccepted:
-    check_site(site.id)
-    new = NewComment(
+    await acheck_site(site.id)
+    stored = await get_batcher().submit(site.id, new_comment(submission, settings))
+    response.headers["Location"] = f"/v1/comments/{stored.id}"
+    return CommentAccepted(id=stored.id, status=stored.status)  # type: ignore[arg-type]
+
+
+def new_comment(submission: CommentSubmission, settings: Settings) -> NewComment:
+    """The submission as it will be stored, or InvalidComment with the reason."""
+    return NewComment(
         article_id=clean_identifier(
             submission.article_id, field="article_id", max_chars=settings.max_article_id_chars
         ),
@@ -67,14 +73,6 @@ def post_comment(
             submission.author_id, field="author_id", max_chars=settings.max_author_id_chars
         ),
     )
-    comment, created = submit_comment(session=session, site=site, new=new)
-    session.commit()
-    # Only after the commit: a worker must never be told about a row it cannot see yet.
-    if created:
-        COMMENTS_SUBMITTED.inc()
-        enqueue_scoring()
-    response.headers["Location"] = f"/v1/comments/{comment.id}"
-    return CommentAccepted(id=comment.id, status=comment.status)  # type: ignore[arg-type]
 
 
 @router.get(

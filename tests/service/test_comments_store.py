@@ -184,3 +184,35 @@ def test_published_pages_newest_first_each_once(store: sessionmaker[Session]) ->
             if cursor is None:
                 break
     assert seen == [f"c{i}" for i in reversed(range(25))]
+
+
+def test_a_batch_stores_each_comment_once_and_resolves_keys(store: sessionmaker[Session]) -> None:
+    from service.comments import Submitted, submit_comments
+
+    with session_scope(store) as session:
+        site, _ = make_site(session)
+        earlier, _ = submit_comment(session=session, site=site, new=new("kept", key="old"))
+    items = [
+        (site.id, new("first")),
+        (site.id, new("twice", key="k")),
+        (site.id, new("twice", key="k")),  # the same request resent within one batch
+        (site.id, new("kept", key="old")),  # already stored before the batch
+        (site.id, new("changed", key="old")),  # same key, other content
+        (site.id, new("last")),
+    ]
+    with session_scope(store) as session:
+        outcomes = submit_comments(session=session, items=items)
+    first, twice, again, kept, changed, last = outcomes
+    assert isinstance(first, Submitted) and first.created
+    assert isinstance(twice, Submitted) and twice.created
+    assert isinstance(again, Submitted) and not again.created and again.id == twice.id
+    assert isinstance(kept, Submitted) and not kept.created and kept.id == earlier.id
+    assert isinstance(changed, IdempotencyConflict)
+    assert isinstance(last, Submitted) and last.created
+    with session_scope(store) as session:
+        bodies = sorted(session.scalars(select(Comment.body)))
+        assert bodies == ["first", "kept", "last", "twice"]
+        page, _ = list_published(
+            session=session, site_id=site.id, article_id="a1", limit=10, cursor=None
+        )
+        assert page == []  # all pending: nothing published before a decision
