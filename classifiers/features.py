@@ -10,7 +10,7 @@ Two blocks, each TF-IDF weighted (sublinear tf) and L2-normalised on its own, as
 ``FeatureUnion`` of two vectorizers would be:
 
 * word block: unigrams and bigrams of normalised tokens;
-* char block: 2-5 character n-grams inside each token padded with spaces (like ``char_wb``),
+* char block: 3-5 character n-grams inside each token padded with spaces (like ``char_wb``),
   which is what makes unseen spellings (``idiotss``, ``fcking``) land near known words.
 """
 

@@ -88,7 +88,7 @@ def fit_model(
     word_bits: int = 18,
     char_bits: int = 18,
     mask_identities: bool = True,
-    char_ngrams: tuple[int, int] = (2, 5),
+    char_ngrams: tuple[int, int] = (3, 5),
     balance_power: float = 1.0,
     equal_sources: bool = False,
     nb_scaling: bool = True,
@@ -135,7 +135,7 @@ def base_card(model: ToxicityModel, splits: dict[str, list[LabelledComment]]) ->
         "labels": list(model.labels),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": {
-            "kind": "normalised tokens -> hashed word 1-2gram + char_wb 2-5gram TF-IDF "
+            "kind": "normalised tokens -> hashed word 1-2gram + char_wb 3-5gram TF-IDF "
             "-> NB-scaled L2 logistic regression per label (liblinear) -> Platt per label",
             "word_bits": model.word_bits,
             "char_bits": model.char_bits,
