@@ -62,6 +62,17 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, raw: bytes) -> int:
+        reused = self.writer is not None
+        try:
+            return await self._request(raw)
+        except asyncio.IncompleteReadError as exc:
+            # The server closed a kept-alive connection before answering (as uvicorn does
+            # after a 500): what any HTTP client does, resend once on a fresh connection.
+            if not reused or exc.partial:
+                raise
+            return await self._request(raw)
+
+    async def _request(self, raw: bytes) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None

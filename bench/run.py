@@ -46,9 +46,9 @@ class Plan:
 FULL = Plan(
     name="full",
     rates=[100, 500, 1000],
-    rate_seconds=6,
+    rate_seconds=5,
     repeats=2,
-    saturation_seconds=6,
+    saturation_seconds=5,
     # Closed loop below the API's pool size (10 + 20 overflow): beyond it, sessions that hold a
     # connection across threadpool hops stall the process (see docs/performance.md), and the
     # figure would measure that stall instead of the throughput.
@@ -57,6 +57,9 @@ FULL = Plan(
     scales=[1, 2],
     classifier_rounds=40,
     parts_count=1000,
+    settle_timeout=5,
+    grace_seconds=6,
+    decision_timeout=30,
 )
 QUICK = Plan(
     name="quick",
