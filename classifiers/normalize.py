@@ -231,6 +231,11 @@ def tokenize_with_spans(text: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for i, j in _merge_spaced(chunks):
         start, end = matches[i].start(), matches[j - 1].end()
+        # Highlight the word, not the punctuation stuck to it ("idiot!!" -> "idiot").
+        inner = text[start:end].lstrip(_PLAIN_LEAD).rstrip(_PLAIN_TRAIL)
+        if inner:
+            start += len(text[start:end]) - len(text[start:end].lstrip(_PLAIN_LEAD))
+            end = start + len(inner)
         for token in normalize_chunk("".join(chunks[i:j])):
             out.append((token, start, end))
     return out

@@ -48,8 +48,8 @@ def test_spans_point_into_the_original_text() -> None:
     spans = tokenize_with_spans(text)
     assert [t for t, _, _ in spans] == tokenize(text)
     by_token = {t: text[s:e] for t, s, e in spans}
-    assert by_token["idiot"] == "I D I O T!!"
-    assert by_token["well"] == "Well,"
+    assert by_token["idiot"] == "I D I O T"
+    assert by_token["well"] == "Well"
 
 
 @given(st.text(max_size=200))
