@@ -22,6 +22,9 @@ from service.queue import enqueue_scoring
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+# Batches written at the same time. One writer leaves the process idle while a commit waits
+# for its fsync; a few in flight overlap those waits. More would only split the batches.
+MAX_WRITERS = 3
 
 
 @dataclass
@@ -46,39 +49,37 @@ def write_batch(items: list[tuple[str, NewComment]]) -> list[Submitted | Idempot
 class IngestBatcher:
     def __init__(self) -> None:
         self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def submit(self, site_id: str, new: NewComment) -> Submitted:
         done: asyncio.Future[Submitted] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(site_id, new, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_until_empty())
+        if len(self._writers) < MAX_WRITERS:
+            writer = asyncio.create_task(self._write_until_empty())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         # Shielded: a client that hangs up must not cancel the write other requests share.
         return await asyncio.shield(done)
 
     async def _write_until_empty(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-                try:
-                    outcomes = await run_in_threadpool(
-                        write_batch, [(w.site_id, w.new) for w in batch]
-                    )
-                except Exception as exc:  # the store failed: every waiter gets the error
-                    for waiting in batch:
-                        if not waiting.done.done():
-                            waiting.done.set_exception(exc)
+        # A writer started for one comment may find it already taken by a writer in flight
+        # that came back first; then it simply ends.
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                outcomes = await run_in_threadpool(write_batch, [(w.site_id, w.new) for w in batch])
+            except Exception as exc:  # the store failed: every waiter gets the error
+                for waiting in batch:
+                    if not waiting.done.done():
+                        waiting.done.set_exception(exc)
+                continue
+            for waiting, outcome in zip(batch, outcomes, strict=True):
+                if waiting.done.done():
                     continue
-                for waiting, outcome in zip(batch, outcomes, strict=True):
-                    if waiting.done.done():
-                        continue
-                    if isinstance(outcome, IdempotencyConflict):
-                        waiting.done.set_exception(outcome)
-                    else:
-                        waiting.done.set_result(outcome)
-        finally:
-            # No await between the loop's last check and here, so nothing can slip in unseen.
-            self._writer = None
+                if isinstance(outcome, IdempotencyConflict):
+                    waiting.done.set_exception(outcome)
+                else:
+                    waiting.done.set_result(outcome)
 
 
 _batchers: dict[asyncio.AbstractEventLoop, IngestBatcher] = {}
