@@ -14,7 +14,6 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
@@ -34,36 +33,17 @@ class NewComment:
 
 
 def submit_comment(*, session: Session, site: Site, new: NewComment) -> tuple[Comment, bool]:
-    """Store a pending comment; return it and whether it was created now.
+    """Store one pending comment; return it and whether it was created now (a batch of one).
 
     The same idempotency key with the same content returns the comment already stored; with
     different content it is a client bug, reported as a conflict rather than silently merged.
     """
-    if new.idempotency_key is not None:
-        existing = _by_idempotency_key(session=session, site_id=site.id, key=new.idempotency_key)
-        if existing is not None:
-            return _same_or_conflict(existing, new), False
-    comment = Comment(
-        site_id=site.id,
-        article_id=new.article_id,
-        author_name=new.author_name,
-        body=new.body,
-        idempotency_key=new.idempotency_key,
-        author_id=new.author_id,
-        status=CommentStatus.PENDING,
-    )
-    try:
-        with session.begin_nested():
-            session.add(comment)
-    except IntegrityError:
-        # Two requests with one key raced; the other one won, so answer with its comment.
-        if new.idempotency_key is None:
-            raise
-        existing = _by_idempotency_key(session=session, site_id=site.id, key=new.idempotency_key)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, new), False
-    return comment, True
+    outcome = submit_comments(session=session, items=[(site.id, new)])[0]
+    if isinstance(outcome, IdempotencyConflict):
+        raise outcome
+    comment = session.get(Comment, outcome.id)
+    assert comment is not None
+    return comment, outcome.created
 
 
 @dataclass(frozen=True)
