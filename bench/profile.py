@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -20,6 +21,11 @@ def py_spy() -> str | None:
 class Recording:
     popen: subprocess.Popen[bytes]
     output: Path
+
+    def stop_early(self) -> None:
+        """End the recording now; py-spy writes what it has on SIGINT (not on SIGTERM)."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
 
     def finish(self, timeout: float) -> bool:
         try:
@@ -40,6 +46,7 @@ def record(
         raise RuntimeError("py-spy is not installed")
     args = [tool, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
     args += ["--rate", "200", "--format", "raw", "--nonblocking", "--output", str(output)]
+    output.unlink(missing_ok=True)  # never summarise an earlier run's file
     if subprocesses:
         args.append("--subprocesses")
     if gil:

@@ -461,7 +461,7 @@ class Runner:
         seconds = time.perf_counter() - started
         after = self.cpu_snapshot(groups)
         if recording is not None:
-            recording.popen.terminate()
+            recording.stop_early()
             if recording.finish(timeout=10):
                 self.results.setdefault("profiles", {})["worker_drain"] = profile.summarise(
                     recording.output
