@@ -12,7 +12,22 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+    values,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -291,13 +306,99 @@ def record_decisions(
 
     The conditional update is what makes a redelivered message, or a worker whose lease ran
     out, harmless: the second writer finds the comment no longer pending under its token.
-    A batch costs three statements, not one per comment: take over the comments this claim
-    still holds (under a fresh token nobody else has), write them all in one executemany,
-    and insert their audit events together.
+    A batch costs two statements on PostgreSQL (one UPDATE … FROM VALUES, one INSERT of the
+    audit events), never one per comment.
     """
     if not decisions:
         return 0
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        written = _write_decisions_at_once(
+            session=session, token=token, model_version=model_version, decisions=decisions, now=now
+        )
+    else:
+        written = _write_decisions_in_turn(
+            session=session, token=token, model_version=model_version, decisions=decisions, now=now
+        )
+    landed = [item for item in decisions if item.comment_id in written]
+    if landed:
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "comment_id": item.comment_id,
+                    "actor": actor,
+                    "from_status": CommentStatus.PENDING.value,
+                    "to_status": item.decision.status.value,
+                    "reason": item.decision.reason,
+                    "scores": item.scores,
+                    "created_at": now,
+                }
+                for item in landed
+            ],
+        )
+    return len(landed)
+
+
+def _write_decisions_at_once(
+    *,
+    session: Session,
+    token: str,
+    model_version: str | None,
+    decisions: Sequence[ScoredDecision],
+    now: datetime,
+) -> set[str]:
+    """One UPDATE … FROM (VALUES …) RETURNING: the ids whose decision was written."""
+    decided = values(
+        column("comment_id", String),
+        column("new_status", String),
+        column("reason", String),
+        column("new_scores", Text),
+        name="decided",
+    ).data(
+        [
+            (
+                item.comment_id,
+                item.decision.status.value,
+                item.decision.reason,
+                None if item.scores is None else orjson.dumps(item.scores).decode(),
+            )
+            for item in decisions
+        ]
+    )
+    table = cast(Table, Comment.__table__)
+    return set(
+        session.scalars(
+            update(table)
+            .where(
+                table.c.id == decided.c.comment_id,
+                table.c.status == CommentStatus.PENDING.value,
+                table.c.claim_token == token,
+            )
+            .values(
+                status=decided.c.new_status,
+                decision_reason=decided.c.reason,
+                scores=sql_cast(decided.c.new_scores, JSON),
+                model_version=model_version,
+                decided_at=now,
+                claim_token=None,
+                lease_expires_at=None,
+            )
+            .returning(table.c.id)
+        )
+    )
+
+
+def _write_decisions_in_turn(
+    *,
+    session: Session,
+    token: str,
+    model_version: str | None,
+    decisions: Sequence[ScoredDecision],
+    now: datetime,
+) -> set[str]:
+    """SQLite has no UPDATE … FROM (VALUES …) with named columns: take over the comments
+    this claim still holds under a fresh token, then write them in one executemany."""
     writing = str(uuid.uuid4())
     held = set(
         session.scalars(
@@ -312,9 +413,8 @@ def record_decisions(
             execution_options={"synchronize_session": False},
         )
     )
-    landed = [item for item in decisions if item.comment_id in held]
-    if not landed:
-        return 0
+    if not held:
+        return held
     table = cast(Table, Comment.__table__)
     session.connection().execute(
         table.update()
@@ -335,25 +435,11 @@ def record_decisions(
                 "reason": item.decision.reason,
                 "new_scores": item.scores,
             }
-            for item in landed
+            for item in decisions
+            if item.comment_id in held
         ],
     )
-    session.execute(
-        insert(AuditEvent),
-        [
-            {
-                "comment_id": item.comment_id,
-                "actor": actor,
-                "from_status": CommentStatus.PENDING.value,
-                "to_status": item.decision.status.value,
-                "reason": item.decision.reason,
-                "scores": item.scores,
-                "created_at": now,
-            }
-            for item in landed
-        ],
-    )
-    return len(landed)
+    return held
 
 
 def count_stale_pending(*, session: Session, older_than: timedelta) -> int:

@@ -78,7 +78,25 @@ class Comment(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "idempotency_key", name="uq_comments_site_idempotency"),
         # The article page reads approved comments newest first.
-        Index("ix_comments_article_feed", "site_id", "article_id", "status", "created_at", "id"),
+        # The article page reads approved comments newest first. Partial, so deciding to hold
+        # or reject (and claiming) never touches it.
+        Index(
+            "ix_comments_article_feed",
+            "site_id",
+            "article_id",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'approved'"),
+            sqlite_where=text("status = 'approved'"),
+        ),
+        # The moderators' queue: held comments only.
+        Index(
+            "ix_comments_held",
+            "site_id",
+            "created_at",
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
         Index("ix_comments_site_author_id", "site_id", "author_id"),
         Index("ix_comments_site_author_name", "site_id", "author_name"),
         # Workers and the sweep look for pending comments only; keep that index tiny.
