@@ -135,7 +135,7 @@ def run_chaos(
         "MODERATION_RATE_LIMIT_PER_CLIENT": "100000/second",
         "MODERATION_LOG_LEVEL": "warning",
     }
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, pool_pre_ping=True)  # survives a PostgreSQL restart
     site_name = f"chaos-{uuid.uuid4().hex[:6]}"
     with Session(engine) as session, session.begin():
         site, key = create_site(session=session, name=site_name, policy=Policy(0.5, 0.9))
@@ -280,7 +280,7 @@ def main() -> None:
     from service.migrate import upgrade
 
     name = f"moderation_chaos_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
