@@ -96,14 +96,18 @@ def submit_comments(
         for offset, (site_id, new) in enumerate(items)
     ]
     table = cast(Table, Comment.__table__)
-    insert_rows = _dialect_insert(session)(table).values(rows)
-    inserted = set(
-        session.scalars(
-            insert_rows.on_conflict_do_nothing(
-                index_elements=["site_id", "idempotency_key"]
-            ).returning(table.c.id)
-        )
+    # An executemany, not one VALUES list per batch: SQLAlchemy compiles the statement once
+    # and batches the rows itself ("insertmanyvalues"), where a VALUES list of each new
+    # length would be compiled anew.
+    insert_rows = (
+        _dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
+        .returning(table.c.id)
     )
+    # Rows go in key order so that two batches in flight with the same keys take their locks
+    # in the same order (otherwise each can wait on the other: a deadlock, seen in tests).
+    in_key_order = sorted(rows, key=lambda row: (row["site_id"], row["idempotency_key"] or ""))
+    inserted = set(session.scalars(insert_rows, in_key_order))
     outcomes: list[Submitted | IdempotencyConflict] = []
     for row, (site_id, new) in zip(rows, items, strict=True):
         if row["id"] in inserted:
