@@ -79,37 +79,19 @@ def login(
     csrf: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "/moderate",
 ) -> Response:
+    def refused(error: str, status_code: int) -> Response:
+        context = _context(
+            request, None, error=error, next=_safe_next(next), username=username, nav=None
+        )
+        return render(request, "login.html", context, status_code=status_code)
+
     try:
         check_csrf(request, csrf)
     except ModerationError:
-        return render(
-            request,
-            "login.html",
-            _context(
-                request,
-                None,
-                error="The form expired; please sign in again.",
-                next=_safe_next(next),
-                username=username,
-                nav=None,
-            ),
-            status_code=403,
-        )
+        return refused("The form expired; please sign in again.", 403)
     moderator = accounts.authenticate(session=session, username=username, password=password)
     if moderator is None:
-        return render(
-            request,
-            "login.html",
-            _context(
-                request,
-                None,
-                error="Wrong username or password.",
-                next=_safe_next(next),
-                username=username,
-                nav=None,
-            ),
-            status_code=401,
-        )
+        return refused("Wrong username or password.", 401)
     session.commit()  # a password rehash, if the hasher's parameters changed
     # A fresh session (and CSRF token) on sign-in, so a token planted before it is useless.
     request.session.clear()
