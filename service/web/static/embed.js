@@ -120,7 +120,11 @@
       var dropped = entries.length - waiting.length - states.filter(function (s) { return s.status === "published"; }).length;
       writeMine(waiting);
       showMine();
-      if (published) {
+      // One poll can see several of the reader's comments decided at once: say so for each.
+      if (published && dropped > 0) {
+        formStatus.textContent = "One of your comments is published; another was not published.";
+        loadComments();
+      } else if (published) {
         formStatus.textContent = "Your comment is published.";
         loadComments();
       } else if (dropped > 0) {
