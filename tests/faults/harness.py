@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from service.models import AuditEvent, Comment, CommentStatus
+from service.models import FINAL_STATUSES, AuditEvent, Comment, CommentStatus
 from service.policy import Policy
 from service.sites import create_site
 from tests.conftest import PG_ADMIN_URL, Process, free_port, moderation, start_process, wait_until
@@ -60,9 +60,6 @@ class ChaosReport:
     submit_seconds: float = 0.0
     time_to_drain_seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
-
-
-FINAL = {s.value for s in CommentStatus} - {CommentStatus.PENDING.value}
 
 
 class Submitter(threading.Thread):
@@ -228,7 +225,7 @@ def run_chaos(
         report.accepted = len(accepted_ids)
         report.stored = len(stored)
         report.lost = len(accepted_ids - set(stored))
-        report.decided = sum(1 for s in stored.values() if s in FINAL)
+        report.decided = sum(1 for s in stored.values() if s in FINAL_STATUSES)
         report.still_pending = sum(1 for s in stored.values() if s == CommentStatus.PENDING)
         report.duplicated_decisions = sum(1 for n in model_events.values() if n > 1)
         report.retried_submissions = submitter.retries
