@@ -1,6 +1,7 @@
 """The `moderation` command: one entry point for ops and for a one-command trial."""
 
 import os
+import signal
 import subprocess
 import sys
 from typing import Annotated
@@ -130,7 +131,9 @@ def up(
     site_name, key = ensure_demo_site()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     children = [
-        subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "service.cli", role], env=env, preexec_fn=_die_with_parent
+        )
         for role in ("worker", "beat")
     ]
 
@@ -162,6 +165,19 @@ def up(
         serve(host=None, port=port, workers=1)
     finally:
         stop()
+
+
+def _die_with_parent() -> None:
+    """In a trial's worker and beat: end when `moderation up` ends, however it ends.
+
+    Without this a trial killed with SIGKILL (or by a terminal closing) leaves its worker and
+    beat running, still polling the trial's folder.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _register_classifier_commands() -> None:

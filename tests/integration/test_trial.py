@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port, start_process, wait_until
+from tests.conftest import free_port, moderation, start_process, wait_until
 from tests.factories import abusive_comments, benign_comments
 from tests.integration.test_full_path import FINAL, read_feed
 
@@ -77,3 +77,26 @@ def test_make_run_serves_scores_and_publishes_on_embedded_defaults(tmp_path: Pat
         return found.stdout == ""
 
     wait_until(group_empty, timeout=30, what="API, worker and beat to stop")
+
+
+def test_a_trial_killed_outright_leaves_no_worker_or_beat_behind(tmp_path: Path) -> None:
+    env = {"MODERATION_DATA_DIR": str(tmp_path / "var"), "MODERATION_PORT": str(free_port())}
+    trial = start_process(moderation("up"), env, tmp_path / "trial.log")
+    try:
+        wait_until(
+            lambda: " ready." in trial.output() and "beat: Starting" in trial.output(),
+            timeout=120,
+            what="the trial's worker and beat",
+            process=trial,
+        )
+    finally:
+        os.kill(trial.popen.pid, signal.SIGKILL)  # no chance to stop its children itself
+        trial.popen.wait()
+
+    def group_empty() -> bool:
+        found = subprocess.run(
+            ["pgrep", "-g", str(trial.popen.pid)], capture_output=True, text=True, check=False
+        )
+        return found.stdout == ""
+
+    wait_until(group_empty, timeout=30, what="worker and beat to end with the trial")
