@@ -1,6 +1,7 @@
 """The moderator UI: server-rendered pages (Jinja2, autoescaped) over the same functions as the
 API; the buttons and keyboard shortcuts call the moderation API with the session's CSRF token."""
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -57,6 +58,17 @@ def _safe_next(target: str) -> str:
     if target.startswith("/moderate") and not target.startswith("//"):
         return target
     return "/moderate"
+
+
+def _chosen_site(sites: Sequence[Site], name: str | None) -> Site | None:
+    """The site a page is filtered to (None: all of the reviewer's sites); Forbidden when the
+    name is not one of the reviewer's sites."""
+    if not name:
+        return None
+    chosen = next((s for s in sites if s.name == name), None)
+    if chosen is None:
+        raise Forbidden("you do not moderate this site")
+    return chosen
 
 
 @router.get("/login")
@@ -123,9 +135,10 @@ def _list_page(
     if reviewer is None:
         return _to_login(request)
     sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
-    site_row = next((s for s in sites if s.name == site), None) if site else None
-    if site and site_row is None:
-        return _error_page(request, reviewer, Forbidden("you do not moderate this site"))
+    try:
+        site_row = _chosen_site(sites, site)
+    except Forbidden as refused:
+        return _error_page(request, reviewer, refused)
     page = review.list_queue(
         session=session,
         reviewer=reviewer,
@@ -267,9 +280,10 @@ def audit_page(
     if reviewer is None:
         return _to_login(request)
     sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
-    site_row = next((s for s in sites if s.name == site), None) if site else None
-    if site and site_row is None:
-        return _error_page(request, reviewer, Forbidden("you do not moderate this site"))
+    try:
+        site_row = _chosen_site(sites, site)
+    except Forbidden as refused:
+        return _error_page(request, reviewer, refused)
     rows = review.list_audit(
         session=session,
         reviewer=reviewer,
