@@ -8,22 +8,10 @@ validation, the site lookup, the insert and commit, the nudge.
 import uuid
 
 from fastapi import FastAPI, Header, status
-from pydantic import BaseModel, ConfigDict, StrictStr
 
-
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    article_id: StrictStr
-    author_name: StrictStr
-    body: StrictStr
-    idempotency_key: StrictStr | None = None
-    author_id: StrictStr | None = None
-
-
-class Accepted(BaseModel):
-    id: str
-    status: str
+# The service's own request and response models: the same JSON in, the same shape out.
+from service.schemas import CommentAccepted as Accepted
+from service.schemas import CommentSubmission as Submission
 
 
 def create_app() -> FastAPI:
