@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -108,21 +109,64 @@ def drain(
     load_scorer: Callable[[], Scorer],
     batch_size: int,
     lease_seconds: float,
+    rounds_in_flight: int = 1,
     max_seconds: float = 60.0,
 ) -> int:
     """Score rounds until a claim comes back short (nothing more is waiting).
 
+    A round spends most of its time waiting for PostgreSQL (the claim, then the decisions'
+    write and commit) and only a fifth scoring. So while there is a backlog, up to
+    rounds_in_flight rounds run at once in threads, each with its own session and claim: one
+    scores while the others wait on the store, and the model (read-only) is shared. A round
+    starts only while the last one finished came back full, so a trickle of comments still
+    costs one round per nudge.
+
     Bounded in time, not rounds, so one task drains a large backlog but still returns to
-    Celery regularly (the next nudge or the sweep carries on)."""
-    decided = 0
-    deadline = time.monotonic() + max_seconds
-    while True:
-        result = score_round(
+    Celery regularly (the next nudge or the sweep carries on). An error in any round is
+    raised once the rounds in flight have ended, so the task's retry sees it.
+    """
+
+    def one_round() -> RoundResult:
+        return score_round(
             sessions=sessions,
             load_scorer=load_scorer,
             batch_size=batch_size,
             lease_seconds=lease_seconds,
         )
+
+    if rounds_in_flight <= 1:
+        return _drain_in_turn(one_round, batch_size=batch_size, max_seconds=max_seconds)
+    decided = 0
+    deadline = time.monotonic() + max_seconds
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(rounds_in_flight, thread_name_prefix="scoring-round") as pool:
+        in_flight = {pool.submit(one_round)}
+        while in_flight:
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            backlog = False
+            for future in finished:
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    failure = failure or exc
+                    continue
+                decided += result.decided
+                backlog = backlog or result.claimed >= batch_size
+            if backlog and failure is None and time.monotonic() < deadline:
+                while len(in_flight) < rounds_in_flight:
+                    in_flight.add(pool.submit(one_round))
+    if failure is not None:
+        raise failure
+    return decided
+
+
+def _drain_in_turn(
+    one_round: Callable[[], RoundResult], *, batch_size: int, max_seconds: float
+) -> int:
+    decided = 0
+    deadline = time.monotonic() + max_seconds
+    while True:
+        result = one_round()
         decided += result.decided
         if result.claimed < batch_size or time.monotonic() > deadline:
             return decided

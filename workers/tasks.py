@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from classifiers import ToxicityModel, load_default_model, load_model
 from service.comments import count_stale_pending
 from service.config import get_settings
-from service.db import get_session_factory, session_scope
+from service.db import get_engine, get_session_factory, session_scope
 from service.moderation.webhooks import (
     DELIVER_WEBHOOK_TASK,
     SWEEP_WEBHOOKS_TASK,
@@ -72,11 +72,15 @@ STORE_RETRY = {
 @app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True, **STORE_RETRY)
 def score_pending() -> int:
     settings = get_settings()
+    sessions = get_session_factory()
+    # SQLite takes one writer at a time: rounds side by side would only wait for each other.
+    concurrent_writers = get_engine().dialect.name == "postgresql"
     return drain(
-        sessions=get_session_factory(),
+        sessions=sessions,
         load_scorer=load_scorer,
         batch_size=settings.batch_size,
         lease_seconds=settings.claim_lease_seconds,
+        rounds_in_flight=settings.scoring_rounds_in_flight if concurrent_writers else 1,
     )
 
 

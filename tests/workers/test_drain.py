@@ -1,0 +1,76 @@
+"""Draining a backlog with several scoring rounds in flight, on PostgreSQL with the real model."""
+
+import threading
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers import ToxicityModel, load_default_model
+from service.comments import NewComment, submit_comments
+from service.db import session_scope
+from service.models import AuditEvent, Comment, CommentStatus
+from tests.conftest import make_site
+from workers.scoring import drain
+
+
+def _backlog(sessions: sessionmaker[Session], count: int) -> set[str]:
+    with session_scope(sessions) as session:
+        site, _ = make_site(session)
+        outcomes = submit_comments(
+            session=session,
+            items=[
+                (site.id, NewComment(article_id="a", author_name="R", body=f"Point {n} stands."))
+                for n in range(count)
+            ],
+        )
+    return {outcome.id for outcome in outcomes}  # type: ignore[union-attr]
+
+
+def test_rounds_in_flight_decide_a_backlog_once_each(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    ids = _backlog(sessions, 700)
+    model = load_default_model()
+    scoring_threads: Counter[str] = Counter()
+
+    def scorer() -> ToxicityModel:
+        scoring_threads[threading.current_thread().name] += 1
+        return model
+
+    decided = drain(
+        sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, rounds_in_flight=3
+    )
+
+    assert decided == 700
+    assert len(scoring_threads) > 1, "the rounds ran one after another"
+    with session_scope(sessions) as session:
+        per_comment = Counter(
+            dict(
+                session.execute(
+                    select(AuditEvent.comment_id, func.count()).group_by(AuditEvent.comment_id)
+                ).all()
+            )
+        )
+        pending = session.scalar(
+            select(func.count()).where(Comment.status == CommentStatus.PENDING)
+        )
+    assert set(per_comment) == ids
+    assert set(per_comment.values()) == {1}, "a comment was decided twice"
+    assert pending == 0
+
+
+def test_a_trickle_costs_one_round(pg_env: dict[str, str], sessions: sessionmaker[Session]) -> None:
+    _backlog(sessions, 3)
+    model = load_default_model()
+    rounds: list[str] = []
+
+    def scorer() -> ToxicityModel:
+        rounds.append(threading.current_thread().name)
+        return model
+
+    decided = drain(
+        sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, rounds_in_flight=3
+    )
+    assert decided == 3
+    assert len(rounds) == 1, "a short claim must not start more rounds"
