@@ -2,8 +2,14 @@
 
 The limiter fails open: if Redis is unreachable the comment is still accepted (the store is
 the record; losing a comment is worse than letting a burst through) and the failure is logged.
-The async limiter serves the hot submission path in the event loop; the sync one serves
-handlers that run in the threadpool. Both count in the same Redis keys.
+
+The `limits` library parses the limits, names the Redis keys and counts for the handlers that
+run in the threadpool (and in memory when there is no Redis). The hot submission path counts
+in the same keys, with the same fixed-window rule (INCRBY, the first hit sets the expiry),
+but batched: every check that arrives while a Redis call is in flight goes into the next call,
+one script for all of them. A Redis command costs this process ~0.2 ms of CPU (redis-py's
+asyncio client), as much as the rest of the request's own work, so under load one call per
+batch instead of two per request matters; alone, a request waits for no one.
 """
 
 import asyncio
@@ -13,10 +19,12 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
+import redis.asyncio as aioredis
 from limits import RateLimitItem, parse
 from limits.aio.strategies import FixedWindowRateLimiter as AsyncFixedWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from redis.exceptions import NoScriptError
 
 from service.config import get_settings
 from service.errors import ModerationError
@@ -51,8 +59,6 @@ def _items() -> Limits:
 
 _sync_lock = threading.Lock()
 _sync_limiter: FixedWindowRateLimiter | None = None
-# The async client belongs to the event loop that made it; keep one per loop.
-_async_limiter: tuple[asyncio.AbstractEventLoop, AsyncFixedWindowRateLimiter] | None = None
 
 
 def _limiter() -> FixedWindowRateLimiter:
@@ -71,32 +77,117 @@ def _limiter() -> FixedWindowRateLimiter:
         return _sync_limiter
 
 
-def _async_limiter_instance() -> AsyncFixedWindowRateLimiter:
+# Each key: INCRBY by the number of checks batched for it; the hit that creates the key sets
+# its expiry (the fixed window's length). Returns (count, seconds left) per key.
+_COUNT_SCRIPT = """
+local result = {}
+for i, key in ipairs(KEYS) do
+  local amount = tonumber(ARGV[2 * i - 1])
+  local count = redis.call('INCRBY', key, amount)
+  if count == amount then
+    redis.call('EXPIRE', key, ARGV[2 * i])
+  end
+  result[2 * i - 1] = count
+  result[2 * i] = redis.call('TTL', key)
+end
+return result
+"""
+
+
+@dataclass(frozen=True)
+class _Hit:
+    key: str
+    window_seconds: int
+    done: "asyncio.Future[tuple[int, int]]"
+
+
+class BatchedWindowCounter:
+    """Fixed-window counters in Redis, many checks per round trip (one per event loop)."""
+
+    def __init__(self, client: "aioredis.Redis") -> None:
+        self._client = client
+        self._sha: str | None = None
+        self._waiting: list[_Hit] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """This hit's place in its window (1 = first) and the seconds until the window ends."""
+        done: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Hit(key, window_seconds, done))
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._count(batch)
+                except Exception as exc:  # every waiter decides for itself (fail open)
+                    for item in batch:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
+        finally:
+            self._flusher = None
+
+    async def _count(self, batch: list[_Hit]) -> None:
+        per_key: dict[str, list[_Hit]] = {}
+        for item in batch:
+            per_key.setdefault(item.key, []).append(item)
+        keys = list(per_key)
+        args: list[int] = []
+        for key in keys:
+            args += [len(per_key[key]), per_key[key][0].window_seconds]
+        counts = await self._run(keys, args)
+        for n, key in enumerate(keys):
+            total, ttl = int(counts[2 * n]), int(counts[2 * n + 1])
+            hits = per_key[key]
+            # The batch's hits on a key took the last len(hits) places, in arrival order.
+            for place, item in enumerate(hits, start=total - len(hits) + 1):
+                if not item.done.done():
+                    item.done.set_result((place, ttl))
+
+    async def _run(self, keys: list[str], args: list[int]) -> list[int]:
+        # evalsha on the client itself: redis-py's Script wrapper does a costly isinstance
+        # check against a runtime Protocol on every call (7 % of the API's CPU, profiled).
+        if self._sha is None:
+            self._sha = await self._client.script_load(_COUNT_SCRIPT)
+        try:
+            return await self._client.evalsha(self._sha, len(keys), *keys, *args)
+        except NoScriptError:  # Redis restarted and forgot the script
+            self._sha = await self._client.script_load(_COUNT_SCRIPT)
+            return await self._client.evalsha(self._sha, len(keys), *keys, *args)
+
+
+# Per event loop (an asyncio Redis client belongs to the loop that made it); None = no Redis.
+_async_counter: tuple[asyncio.AbstractEventLoop, BatchedWindowCounter | None] | None = None
+_memory_limiter: AsyncFixedWindowRateLimiter | None = None
+
+
+def _batched_counter() -> BatchedWindowCounter | None:
     # Only ever called from the event loop's one thread, so no lock is needed.
-    global _async_limiter
+    global _async_counter
     loop = asyncio.get_running_loop()
-    if _async_limiter is None or _async_limiter[0] is not loop:
+    if _async_counter is None or _async_counter[0] is not loop:
         url = get_settings().redis_url
-        storage = (
-            storage_from_string(
-                "async+" + url,
-                implementation="redispy",
-                socket_connect_timeout=1,
-                socket_timeout=1,
-            )
-            if url
-            else storage_from_string("async+memory://")
-        )
-        _async_limiter = (loop, AsyncFixedWindowRateLimiter(storage))
-    return _async_limiter[1]
+        client = aioredis.from_url(url, socket_connect_timeout=1, socket_timeout=1) if url else None
+        _async_counter = (loop, None if client is None else BatchedWindowCounter(client))
+    return _async_counter[1]
+
+
+def redis_key(item: RateLimitItem, kind: str, key: str) -> str:
+    """The Redis key the `limits` library counts this limit in (both paths share it)."""
+    return f"{RedisStorage.PREFIX}:{item.key_for('submit', kind, key)}"
 
 
 def reset_limits_cache() -> None:
-    global _sync_limiter, _async_limiter
+    global _sync_limiter, _async_counter, _memory_limiter
     _items.cache_clear()
     with _sync_lock:
         _sync_limiter = None
-    _async_limiter = None
+    _async_counter = None
+    _memory_limiter = None
 
 
 def _refuse(kind: str, reset_at: float) -> RateLimited:
@@ -118,14 +209,29 @@ def _check(item: RateLimitItem, kind: str, key: str) -> None:
 
 
 async def _acheck(item: RateLimitItem, kind: str, key: str) -> None:
-    limiter = _async_limiter_instance()
+    counter = _batched_counter()
     try:
-        if await limiter.hit(item, "submit", kind, key):
+        if counter is None:
+            await _acheck_in_memory(item, kind, key)
             return
-        reset_at = (await limiter.get_window_stats(item, "submit", kind, key)).reset_time
+        place, ttl = await counter.hit(redis_key(item, kind, key), item.get_expiry())
+    except RateLimited:
+        raise
     except Exception:  # as above: fail open
         log.warning("rate limit storage unreachable; letting the request through", exc_info=True)
         return
+    if place > item.amount:
+        raise _refuse(kind, time.time() + max(ttl, 1))
+
+
+async def _acheck_in_memory(item: RateLimitItem, kind: str, key: str) -> None:
+    # No Redis (the embedded trial): one process, so the library's memory storage is enough.
+    global _memory_limiter
+    if _memory_limiter is None:
+        _memory_limiter = AsyncFixedWindowRateLimiter(storage_from_string("async+memory://"))
+    if await _memory_limiter.hit(item, "submit", kind, key):
+        return
+    reset_at = (await _memory_limiter.get_window_stats(item, "submit", kind, key)).reset_time
     raise _refuse(kind, reset_at)
 
 

@@ -107,3 +107,53 @@ def test_limits_fail_open_when_redis_is_unreachable(
         assert codes == [202, 202, 202]
     finally:
         reset_limits_cache()
+
+
+def test_checks_in_one_batch_count_exactly_and_share_the_threadpool_paths_keys(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent checks go to Redis together; each still gets its own place in the window."""
+    import asyncio
+
+    from service.ratelimit import BatchedWindowCounter, RateLimited, acheck_site, check_site
+    from tests.conftest import reset_caches
+
+    round_trips = 0
+    run = BatchedWindowCounter._run
+
+    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
+        nonlocal round_trips
+        round_trips += 1
+        return await run(self, keys, args)
+
+    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
+
+    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "40/minute")
+    reset_caches()
+    reset_limits_cache()
+    site_id = f"batched-{RUN}-{random.Random().randrange(10**9)}"
+    for _ in range(5):
+        check_site(site_id)  # the threadpool handlers' path (the `limits` library)
+
+    async def flood() -> list[bool]:
+        async def one() -> bool:
+            try:
+                await acheck_site(site_id)
+            except RateLimited as refused:
+                assert refused.retry_after >= 1
+                return False
+            return True
+
+        first = await asyncio.gather(*(one() for _ in range(30)))
+        second = await asyncio.gather(*(one() for _ in range(10)))
+        return [*first, *second]
+
+    try:
+        allowed = asyncio.run(flood())
+    finally:
+        reset_limits_cache()
+    # 5 counted by the other path, then 35 more fit in the window of 40.
+    assert allowed.count(True) == 35
+    assert allowed[:30] == [True] * 30
+    assert allowed[30:] == [True] * 5 + [False] * 5
+    assert round_trips < 10, "concurrent checks were not batched"
