@@ -28,7 +28,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
@@ -95,19 +95,13 @@ def submit_comments(
         }
         for offset, (site_id, new) in enumerate(items)
     ]
-    table = cast(Table, Comment.__table__)
-    # An executemany, not one VALUES list per batch: SQLAlchemy compiles the statement once
-    # and batches the rows itself ("insertmanyvalues"), where a VALUES list of each new
-    # length would be compiled anew.
-    insert_rows = (
-        _dialect_insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
-        .returning(table.c.id)
-    )
     # Rows go in key order so that two batches in flight with the same keys take their locks
     # in the same order (otherwise each can wait on the other: a deadlock, seen in tests).
     in_key_order = sorted(rows, key=lambda row: (row["site_id"], row["idempotency_key"] or ""))
-    inserted = set(session.scalars(insert_rows, in_key_order))
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_as_arrays(session, in_key_order)
+    else:
+        inserted = _insert_many(session, in_key_order)
     outcomes: list[Submitted | IdempotencyConflict] = []
     for row, (site_id, new) in zip(rows, items, strict=True):
         if row["id"] in inserted:
@@ -126,11 +120,44 @@ def submit_comments(
     return outcomes
 
 
-def _dialect_insert(session: Session):  # type: ignore[no-untyped-def]
-    # ON CONFLICT DO NOTHING is spelled the same on both, but SQLAlchemy builds it per dialect.
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+def _insert_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """SQLite: an executemany, which SQLAlchemy compiles once and batches itself."""
+    table = cast(Table, Comment.__table__)
+    statement = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
+        .returning(table.c.id)
+    )
+    return set(session.scalars(statement, rows))
+
+
+# One statement whatever the batch size: each column travels as one array parameter, which
+# psycopg sends in binary. Building and compiling a VALUES list of 256 rows was a fifth of
+# the API's CPU per comment (profiled); this is fixed SQL with nine parameters.
+_INSERT_COLUMNS = (
+    ("id", "varchar"),
+    ("site_id", "varchar"),
+    ("article_id", "varchar"),
+    ("author_name", "varchar"),
+    ("author_id", "varchar"),
+    ("body", "text"),
+    ("idempotency_key", "varchar"),
+    ("status", "varchar"),
+    ("attempts", "integer"),
+    ("created_at", "timestamptz"),
+)
+_INSERT_AS_ARRAYS = (
+    f"INSERT INTO comments ({', '.join(name for name, _ in _INSERT_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%({name})s::{kind}[]' for name, kind in _INSERT_COLUMNS)})"
+    " ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id"
+)
+
+
+def _insert_as_arrays(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """PostgreSQL: all rows in one INSERT … SELECT FROM unnest(arrays), in the rows' order."""
+    columns = {name: [row[name] for row in rows] for name, _ in _INSERT_COLUMNS}
+    result = session.connection().exec_driver_sql(_INSERT_AS_ARRAYS, columns)
+    return {row[0] for row in result}
 
 
 def _by_idempotency_key(*, session: Session, site_id: str, key: str) -> Comment | None:
