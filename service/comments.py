@@ -13,21 +13,15 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
-    JSON,
-    String,
     Table,
-    Text,
     and_,
     bindparam,
-    column,
     func,
     insert,
     or_,
     select,
     update,
-    values,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -337,20 +331,24 @@ def record_decisions(
 
     The conditional update is what makes a redelivered message, or a worker whose lease ran
     out, harmless: the second writer finds the comment no longer pending under its token.
-    A batch costs two statements on PostgreSQL (one UPDATE … FROM VALUES, one INSERT of the
-    audit events), never one per comment.
+    Every decision that lands gets its audit event in the same transaction. On PostgreSQL a
+    batch is one statement, never one per comment.
     """
     if not decisions:
         return 0
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        written = _write_decisions_at_once(
-            session=session, token=token, model_version=model_version, decisions=decisions, now=now
+        return _write_decisions_at_once(
+            session=session,
+            token=token,
+            actor=actor,
+            model_version=model_version,
+            decisions=decisions,
+            now=now,
         )
-    else:
-        written = _write_decisions_in_turn(
-            session=session, token=token, model_version=model_version, decisions=decisions, now=now
-        )
+    written = _write_decisions_in_turn(
+        session=session, token=token, model_version=model_version, decisions=decisions, now=now
+    )
     landed = [item for item in decisions if item.comment_id in written]
     if landed:
         session.execute(
@@ -371,53 +369,59 @@ def record_decisions(
     return len(landed)
 
 
+# The decisions travel as four arrays, joined to the comments by primary key. The claim token
+# is compared as a column of the decisions, not as a constant: as a constant PostgreSQL
+# estimated one matching comment, scanned the whole table and compared every row with every
+# decision (30-40 ms per 256 at 25,000 comments, growing with the table); this way each
+# decision is one primary-key lookup (~3 ms per 256, seen with EXPLAIN ANALYZE). The audit
+# events are inserted from the rows the update returned, in the same statement.
+_WRITE_DECISIONS = """
+WITH decided AS (
+    SELECT d.*, %(token)s::varchar AS token
+    FROM unnest(%(ids)s::varchar[], %(statuses)s::varchar[], %(reasons)s::varchar[],
+                %(scores)s::text[]) AS d(id, status, reason, scores)
+), written AS (
+    UPDATE comments AS c
+    SET status = decided.status, decision_reason = decided.reason,
+        scores = decided.scores::json, model_version = %(model_version)s,
+        decided_at = %(now)s, claim_token = NULL, lease_expires_at = NULL
+    FROM decided
+    WHERE c.id = decided.id AND c.claim_token = decided.token AND c.status = 'pending'
+    RETURNING c.id, decided.status, decided.reason, decided.scores
+)
+INSERT INTO audit_events (comment_id, actor, from_status, to_status, reason, scores, created_at)
+SELECT id, %(actor)s, 'pending', status, reason, scores::json, %(now)s FROM written
+RETURNING comment_id
+"""
+
+
 def _write_decisions_at_once(
     *,
     session: Session,
     token: str,
+    actor: str,
     model_version: str | None,
     decisions: Sequence[ScoredDecision],
     now: datetime,
-) -> set[str]:
-    """One UPDATE … FROM (VALUES …) RETURNING: the ids whose decision was written."""
-    decided = values(
-        column("comment_id", String),
-        column("new_status", String),
-        column("reason", String),
-        column("new_scores", Text),
-        name="decided",
-    ).data(
-        [
-            (
-                item.comment_id,
-                item.decision.status.value,
-                item.decision.reason,
-                None if item.scores is None else orjson.dumps(item.scores).decode(),
-            )
-            for item in decisions
-        ]
+) -> int:
+    """One statement for the batch's decisions and their audit events; how many landed."""
+    result = session.connection().exec_driver_sql(
+        _WRITE_DECISIONS,
+        {
+            "ids": [item.comment_id for item in decisions],
+            "statuses": [item.decision.status.value for item in decisions],
+            "reasons": [item.decision.reason for item in decisions],
+            "scores": [
+                None if item.scores is None else orjson.dumps(item.scores).decode()
+                for item in decisions
+            ],
+            "token": token,
+            "actor": actor,
+            "model_version": model_version,
+            "now": now,
+        },
     )
-    table = cast(Table, Comment.__table__)
-    return set(
-        session.scalars(
-            update(table)
-            .where(
-                table.c.id == decided.c.comment_id,
-                table.c.status == CommentStatus.PENDING.value,
-                table.c.claim_token == token,
-            )
-            .values(
-                status=decided.c.new_status,
-                decision_reason=decided.c.reason,
-                scores=sql_cast(decided.c.new_scores, JSON),
-                model_version=model_version,
-                decided_at=now,
-                claim_token=None,
-                lease_expires_at=None,
-            )
-            .returning(table.c.id)
-        )
-    )
+    return len(result.all())
 
 
 def _write_decisions_in_turn(
