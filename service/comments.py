@@ -125,9 +125,10 @@ def _insert_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     return set(session.scalars(statement, rows))
 
 
-# One statement whatever the batch size: each column travels as one array parameter, which
-# psycopg sends in binary. Building and compiling a VALUES list of 256 rows was a fifth of
-# the API's CPU per comment (profiled); this is fixed SQL with nine parameters.
+# One statement whatever the batch size: each column travels as one array parameter, in
+# binary (%b; psycopg's text format for lists is written in Python and cost ~15x the CPU).
+# Building and compiling a VALUES list of 256 rows was a fifth of the API's CPU per comment
+# (profiled); this is fixed SQL with ten parameters.
 _INSERT_COLUMNS = (
     ("id", "varchar"),
     ("site_id", "varchar"),
@@ -142,7 +143,7 @@ _INSERT_COLUMNS = (
 )
 _INSERT_AS_ARRAYS = (
     f"INSERT INTO comments ({', '.join(name for name, _ in _INSERT_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'%({name})s::{kind}[]' for name, kind in _INSERT_COLUMNS)})"
+    f"SELECT * FROM unnest({', '.join(f'%({name})b::{kind}[]' for name, kind in _INSERT_COLUMNS)})"
     " ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id"
 )
 
@@ -245,6 +246,8 @@ class ClaimedComment:
     body: str
     attempts: int
     policy: Policy
+    # The comment's site has a webhook: its decision is to be announced.
+    announce: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,10 +296,8 @@ def claim_pending(*, session: Session, batch_size: int, lease_seconds: float) ->
     if not claimed:
         return Claim(token=token, comments=[])
     site_ids = {row.site_id for row in claimed}
-    policies = {
-        site.id: site_policy(site)
-        for site in session.scalars(select(Site).where(Site.id.in_(site_ids)))
-    }
+    sites = {site.id: site for site in session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+    policies = {site_id: site_policy(site) for site_id, site in sites.items()}
     return Claim(
         token=token,
         comments=[
@@ -306,6 +307,7 @@ def claim_pending(*, session: Session, batch_size: int, lease_seconds: float) ->
                 attempts=row.attempts,
                 # Bound to the comment's text: word lists are matched here, scores later.
                 policy=policies[row.site_id].for_text(row.body),
+                announce=sites[row.site_id].webhook_url is not None,
             )
             for row in claimed
         ],
@@ -378,8 +380,8 @@ def record_decisions(
 _WRITE_DECISIONS = """
 WITH decided AS (
     SELECT d.*, %(token)s::varchar AS token
-    FROM unnest(%(ids)s::varchar[], %(statuses)s::varchar[], %(reasons)s::varchar[],
-                %(scores)s::text[]) AS d(id, status, reason, scores)
+    FROM unnest(%(ids)b::varchar[], %(statuses)b::varchar[], %(reasons)b::varchar[],
+                %(scores)b::text[]) AS d(id, status, reason, scores)
 ), written AS (
     UPDATE comments AS c
     SET status = decided.status, decision_reason = decided.reason,

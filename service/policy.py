@@ -5,6 +5,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 
 from service.models import CommentStatus
 
@@ -60,7 +61,7 @@ class Policy:
             return self.labels[label]
         # Out of the box only toxicity rejects; the other scores send a comment to a human.
         reject_at = self.reject_at if label == PRIMARY_SCORE else None
-        return LabelThreshold(approve_below=self.approve_below, reject_at=reject_at)
+        return _site_wide(self.approve_below, reject_at)
 
     def for_text(self, text: str) -> "Policy":
         """This policy bound to one comment's word-list match (reject words win over hold)."""
@@ -69,7 +70,15 @@ class Policy:
             hit = WordHit(word, CommentStatus.REJECTED)
         elif word := find_listed_word(text, self.hold_words):
             hit = WordHit(word, CommentStatus.HELD)
+        if hit == self.word_hit:
+            return self  # the common case: no listed word; spares a copy per comment
         return replace(self, word_hit=hit)
+
+
+@lru_cache(maxsize=256)
+def _site_wide(approve_below: float, reject_at: float | None) -> LabelThreshold:
+    # decide() asks for every score of every comment; built once per distinct pair.
+    return LabelThreshold(approve_below=approve_below, reject_at=reject_at)
 
 
 @dataclass(frozen=True)
@@ -88,18 +97,19 @@ def decide(scores: Mapping[str, float], policy: Policy) -> Decision:
         hit = policy.word_hit
         verb = "always-reject" if hit.status == CommentStatus.REJECTED else "always-hold"
         return Decision(hit.status, f"{verb} word {hit.word!r}")
+    limits = {label: policy.threshold(label) for label in scores}
     if policy.mode == Mode.POST:
         for label, value in scores.items():
-            reject_at = policy.threshold(label).reject_at
+            reject_at = limits[label].reject_at
             if reject_at is not None and value >= reject_at:
                 return Decision(
                     CommentStatus.REJECTED,
                     f"{label} {value:.2f} >= reject threshold {reject_at:.2f}",
                 )
     over = [
-        (value - policy.threshold(label).approve_below, label, value)
+        (value - limits[label].approve_below, label, value)
         for label, value in scores.items()
-        if value >= policy.threshold(label).approve_below
+        if value >= limits[label].approve_below
     ]
     if not over:
         return Decision(
@@ -107,7 +117,7 @@ def decide(scores: Mapping[str, float], policy: Policy) -> Decision:
             f"all scores < approve threshold {policy.approve_below:.2f}",
         )
     _, label, value = max(over)
-    limit = policy.threshold(label)
+    limit = limits[label]
     if policy.mode == Mode.PRE:
         return Decision(
             CommentStatus.HELD,
