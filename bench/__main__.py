@@ -4,6 +4,7 @@ write the figures and raw results to bench-results/ (git-ignored)."""
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,10 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="sample the API and a worker with py-spy"
     )
+    parser.add_argument(
+        "--scales", type=int, nargs="+", help="only these API+worker counts, e.g. --scales 2"
+    )
     parser.add_argument("--redis-db", type=int, default=12, help="Redis DB for this run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args(argv)
     plan = PLANS[args.plan or ("quick" if args.quick else "full")]
+    if args.scales:
+        plan = replace(plan, scales=args.scales)
 
     log(f"plan {plan.name}; results go to {args.out}")
     results = execute(

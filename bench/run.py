@@ -195,7 +195,7 @@ class Runner:
         time.sleep(0.2)
         return {"seconds": time.perf_counter() - started, "purged_nudges": purged}
 
-    def cpu_snapshot(self, groups: dict[str, list[Process]]) -> dict[str, float]:
+    def cpu_snapshot(self, groups: dict[str, list[Process]]) -> dict[str, dict[int, float]]:
         snapshot = {
             name: cpu_seconds([p for process in group for p in process.tree()])
             for name, group in groups.items()
@@ -206,9 +206,18 @@ class Runner:
 
     @staticmethod
     def cpu_per_comment(
-        before: dict[str, float], after: dict[str, float], comments: int
+        before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], comments: int
     ) -> dict[str, float]:
-        return {name: (after[name] - before[name]) * 1000 / max(comments, 1) for name in before}
+        # Only processes alive at both ends count: one that ended (a restarted API, a
+        # PostgreSQL backend that closed) would otherwise subtract its whole history.
+        return {
+            name: sum(
+                after[name][pid] - used for pid, used in before[name].items() if pid in after[name]
+            )
+            * 1000
+            / max(comments, 1)
+            for name in before
+        }
 
     # --- phases --------------------------------------------------------------------------
 

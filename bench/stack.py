@@ -74,15 +74,16 @@ class Process:
                 self.popen.wait()
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds used so far, per process id (a delta is taken over the ids seen twice)."""
+    used: dict[int, float] = {}
     for process in processes:
         try:
             times = process.cpu_times()
-            total += times.user + times.system
         except psutil.NoSuchProcess:
-            pass
-    return total
+            continue
+        used[process.pid] = times.user + times.system
+    return used
 
 
 @dataclass
