@@ -55,8 +55,6 @@ def worker(
     from workers.celery_app import app as celery_app
 
     settings = get_settings()
-    if settings.worker_nice:
-        os.nice(settings.worker_nice)  # inherited by the pool's processes and their threads
     # Solo pool for one process: no fork, the model loaded once, nothing between the task and
     # the core. More throughput comes from more worker processes (compose --scale worker=N).
     pool = (

@@ -51,10 +51,6 @@ class Settings(BaseSettings):
     # has one writer). A round mostly waits on the store, so two overlap those waits with
     # scoring; more mostly queue up inside PostgreSQL on a small machine (docs/performance.md).
     scoring_rounds_in_flight: int = Field(default=2, ge=1, le=8)
-    # Scheduling priority the worker lowers itself to (os.nice). Scoring is batch work with
-    # slack (decisions come well inside their target); a submission is a reader waiting for
-    # the form. Where the API and the workers share cores, the API goes first. 0 keeps it.
-    worker_nice: int = Field(default=10, ge=0, le=19)
     # The beat sweep re-sends comments still pending after this long.
     sweep_interval_seconds: float = 10.0
     sweep_min_age_seconds: float = 5.0

@@ -1,5 +1,6 @@
 """Dependencies named as types, so a route's signature reads like a sentence."""
 
+import asyncio
 from collections.abc import Iterator
 from ipaddress import ip_address
 from typing import Annotated
@@ -40,6 +41,29 @@ def _load_site(key_hash: str) -> Site | None:
         return load_site_for_cache(session=session, key_hash=key_hash)
 
 
+# One load per key at a time in this process: every request that needs the site waits for
+# the same load instead of starting its own.
+_loading: dict[str, "asyncio.Task[Site | None]"] = {}
+
+
+def _load_once(key_hash: str) -> "asyncio.Task[Site | None]":
+    task = _loading.get(key_hash)
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        task = asyncio.ensure_future(run_in_threadpool(_load_site, key_hash))
+        _loading[key_hash] = task
+
+        def forget(done: "asyncio.Task[Site | None]") -> None:
+            if _loading.get(key_hash) is done:
+                del _loading[key_hash]
+            if not done.cancelled():
+                # A background refresh that failed (store down) keeps the stale entry; the
+                # requests that awaited this load get the error themselves.
+                done.exception()
+
+        task.add_done_callback(forget)
+    return task
+
+
 async def _current_site(authorization: Annotated[str | None, Header()] = None) -> Site:
     """The site whose key is presented; a detached copy from a short per-process cache."""
     if not authorization:
@@ -47,9 +71,11 @@ async def _current_site(authorization: Annotated[str | None, Header()] = None) -
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise MissingCredentials("send the site key as 'Authorization: Bearer <key>'")
-    key_hash, site = cached_site_by_key(key.strip())
+    key_hash, site, fresh = cached_site_by_key(key.strip())
     if site is None:
-        site = await run_in_threadpool(_load_site, key_hash)
+        site = await asyncio.shield(_load_once(key_hash))
+    elif not fresh:
+        _load_once(key_hash)  # refreshed in the background; this request uses the entry
     if site is None:
         raise InvalidCredentials("unknown site key")
     return site

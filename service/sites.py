@@ -73,24 +73,29 @@ def site_policy(site: Site) -> Policy:
 # --- the API's per-process cache of sites by key ---------------------------------------------
 # Every submission authenticates; a round trip to the store for it would cost more than the
 # insert itself. Key rotation and site deletion take effect in this process at once, and in
-# other API processes within SITE_CACHE_SECONDS.
+# other API processes within SITE_CACHE_SECONDS (plus one reload).
 SITE_CACHE_SECONDS = 5.0
 _SITE_CACHE_LIMIT = 10_000
 _site_cache: dict[str, tuple[float, Site]] = {}
 
 
-def cached_site_by_key(key: str) -> tuple[str, Site | None]:
-    """The key's hash and, when still fresh in the cache, its (detached) site."""
+def cached_site_by_key(key: str) -> tuple[str, Site | None, bool]:
+    """The key's hash, its cached (detached) site if any, and whether that entry is fresh.
+
+    A stale entry is still returned: the caller serves it while one reload runs, so that the
+    entry expiring does not send every request of that moment to the store at once (seen:
+    a stall of ~200 ms every 5 s at 500 submissions/s)."""
     key_hash = hash_key(key)
     entry = _site_cache.get(key_hash)
-    if entry is not None and entry[0] > time.monotonic():
-        return key_hash, entry[1]
-    return key_hash, None
+    if entry is None:
+        return key_hash, None, False
+    return key_hash, entry[1], entry[0] > time.monotonic()
 
 
 def load_site_for_cache(*, session: Session, key_hash: str) -> Site | None:
     site = session.scalar(select(Site).where(Site.key_hash == key_hash))
     if site is None:
+        _site_cache.pop(key_hash, None)  # deleted or rotated: stop serving the stale entry
         return None
     session.expunge(site)
     if len(_site_cache) >= _SITE_CACHE_LIMIT:

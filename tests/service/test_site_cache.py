@@ -1,0 +1,67 @@
+"""The API's per-process cache of sites by key, on the real PostgreSQL store."""
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import delete
+
+from service import deps, sites
+from service.db import session_scope
+from service.errors import InvalidCredentials
+from service.models import Site
+from tests.conftest import make_site
+
+
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    loads: list[str] = []
+    load = deps._load_site
+
+    def counted(key_hash: str) -> Site | None:
+        loads.append(key_hash)
+        time.sleep(0.05)  # a slow store: requests pile up behind the load
+        return load(key_hash)
+
+    monkeypatch.setattr(deps, "_load_site", counted)
+    return loads
+
+
+def test_concurrent_requests_for_an_uncached_key_share_one_load(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope() as session:
+        site, key = make_site(session)
+    loads = _count_loads(monkeypatch)
+
+    async def many() -> list[Site]:
+        return await asyncio.gather(*(deps._current_site(f"Bearer {key}") for _ in range(20)))
+
+    found = asyncio.run(many())
+    assert {s.id for s in found} == {site.id}
+    assert len(loads) == 1
+
+
+def test_a_stale_entry_is_served_while_one_reload_runs_and_a_deleted_site_then_fails(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope() as session:
+        site, key = make_site(session)
+    loads = _count_loads(monkeypatch)
+
+    async def scenario() -> None:
+        assert (await deps._current_site(f"Bearer {key}")).id == site.id  # loads, caches
+        key_hash = sites.hash_key(key)
+        cached = sites._site_cache[key_hash][1]
+        sites._site_cache[key_hash] = (time.monotonic() - 1, cached)  # the entry went stale
+        with session_scope() as session:
+            session.execute(delete(Site).where(Site.id == site.id))  # another API deleted it
+        # Stale but present: answered at once from the entry, one reload in the background.
+        served = await asyncio.gather(*(deps._current_site(f"Bearer {key}") for _ in range(10)))
+        assert {s.id for s in served} == {site.id}
+        await asyncio.sleep(0.3)  # the reload finds the site gone and drops the entry
+        with pytest.raises(InvalidCredentials):
+            await deps._current_site(f"Bearer {key}")
+
+    asyncio.run(scenario())
+    # First load, one background reload for ten stale requests, one load for the last request.
+    assert len(loads) == 3
