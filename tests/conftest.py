@@ -4,15 +4,18 @@ Tests that need PostgreSQL or Redis fail (never skip) when those are not answeri
 `make test` starts them first (scripts/ensure-services.sh).
 """
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -291,3 +294,13 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
     folder = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API, used by the browser tests,
+    leaves an event loop set in the main thread, where asyncio.run would refuse to start."""
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        return runner.submit(asyncio.run, coroutine).result()

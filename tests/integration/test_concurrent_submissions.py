@@ -2,14 +2,13 @@
 with its own comment, keeps idempotency across concurrent resends, and loses nothing."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import func, select
 
 from service.db import session_scope
 from service.models import Comment
-from tests.conftest import make_site
+from tests.conftest import make_site, run_async
 
 
 def test_concurrent_submissions_and_resends(api_server: str) -> None:
@@ -37,9 +36,7 @@ def test_concurrent_submissions_and_resends(api_server: str) -> None:
             ]
             return await asyncio.gather(*requests)
 
-    # In a thread of its own: another test's Playwright may own this thread's event loop.
-    with ThreadPoolExecutor(max_workers=1) as runner:
-        responses = runner.submit(asyncio.run, flood()).result()
+    responses = run_async(flood())
     assert {r.status_code for r in responses} == {202}
     ids = [r.json()["id"] for r in responses]
     assert all(ids[2 * i] == ids[2 * i + 1] for i in range(300)), "a resend got another comment"

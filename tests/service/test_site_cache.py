@@ -10,7 +10,7 @@ from service import deps, sites
 from service.db import session_scope
 from service.errors import InvalidCredentials
 from service.models import Site
-from tests.conftest import make_site
+from tests.conftest import make_site, run_async
 
 
 def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -36,7 +36,7 @@ def test_concurrent_requests_for_an_uncached_key_share_one_load(
     async def many() -> list[Site]:
         return await asyncio.gather(*(deps._current_site(f"Bearer {key}") for _ in range(20)))
 
-    found = asyncio.run(many())
+    found = run_async(many())
     assert {s.id for s in found} == {site.id}
     assert len(loads) == 1
 
@@ -62,6 +62,6 @@ def test_a_stale_entry_is_served_while_one_reload_runs_and_a_deleted_site_then_f
         with pytest.raises(InvalidCredentials):
             await deps._current_site(f"Bearer {key}")
 
-    asyncio.run(scenario())
+    run_async(scenario())
     # First load, one background reload for ten stale requests, one load for the last request.
     assert len(loads) == 3
