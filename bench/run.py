@@ -208,12 +208,10 @@ class Runner:
     def cpu_per_comment(
         before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], comments: int
     ) -> dict[str, float]:
-        # Only processes alive at both ends count: one that ended (a restarted API, a
-        # PostgreSQL backend that closed) would otherwise subtract its whole history.
+        # Per process: one that ended (a restarted API, a closed PostgreSQL backend) would
+        # otherwise subtract its whole history; one that started during the run counts whole.
         return {
-            name: sum(
-                after[name][pid] - used for pid, used in before[name].items() if pid in after[name]
-            )
+            name: sum(used - before[name].get(pid, 0.0) for pid, used in after[name].items())
             * 1000
             / max(comments, 1)
             for name in before

@@ -57,13 +57,22 @@ class IngestBatcher:
         done: asyncio.Future[Submitted] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(site_id, new, done))
         if len(self._writers) < MAX_WRITERS:
-            writer = asyncio.create_task(self._write_until_empty())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+            self._writers.add(asyncio.create_task(self._write_until_empty()))
         # Shielded: a client that hangs up must not cancel the write other requests share.
         return await asyncio.shield(done)
 
     async def _write_until_empty(self) -> None:
+        try:
+            await self._write_batches()
+        finally:
+            # Leave the count in the same step as the last look at the queue. A done-callback
+            # would run a step later, and a comment submitted in between would see a writer
+            # still counted, start none, and wait for the next submission (caught in review).
+            current = asyncio.current_task()
+            if current is not None:
+                self._writers.discard(current)
+
+    async def _write_batches(self) -> None:
         # A writer started for one comment may find it already taken by a writer in flight
         # that came back first; then it simply ends.
         while self._waiting:

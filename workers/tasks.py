@@ -1,6 +1,7 @@
 """Thin Celery tasks: each calls one plain function in workers.scoring."""
 
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -28,15 +29,18 @@ log = logging.getLogger(__name__)
 
 
 _model: ToxicityModel | None = None
+# Rounds in flight run in threads: only one of them loads the model.
+_model_lock = threading.Lock()
 
 
 def load_scorer() -> ToxicityModel:
     """The configured model, loaded once per process (a failed load is retried next batch)."""
     global _model
-    if _model is None:
-        path = get_settings().model_path
-        _model = load_model(path) if path else load_default_model()
-    return _model
+    with _model_lock:
+        if _model is None:
+            path = get_settings().model_path
+            _model = load_model(path) if path else load_default_model()
+        return _model
 
 
 @worker_process_init.connect

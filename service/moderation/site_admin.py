@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.models import Site, SiteChange
@@ -122,7 +122,7 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
 
 def rotate_key(*, session: Session, site: Site, actor: str) -> str:
     """A new key for the site; returned once, never stored. The old key stops working at once
-    in this process and within SITE_CACHE_SECONDS in other API processes."""
+    in this process and within 2 x SITE_CACHE_SECONDS in other API processes."""
     key = new_site_key()
     site.key_hash = hash_key(key)
     site.key_prefix = key[:10]
@@ -131,6 +131,8 @@ def rotate_key(*, session: Session, site: Site, actor: str) -> str:
     )
     session.flush()
     forget_cached_sites()
+    # And once more when the new key is committed: a load in between read the old row.
+    event.listen(session, "after_commit", lambda _: forget_cached_sites(), once=True)
     return key
 
 

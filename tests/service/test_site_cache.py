@@ -65,3 +65,25 @@ def test_a_stale_entry_is_served_while_one_reload_runs_and_a_deleted_site_then_f
     run_async(scenario())
     # First load, one background reload for ten stale requests, one load for the last request.
     assert len(loads) == 3
+
+
+def test_an_entry_older_than_the_grace_is_not_served(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key rotated or deleted elsewhere stops working within twice the cache time, even in
+    a process that has not seen the key since (no stale entry served after that)."""
+    with session_scope() as session:
+        site, key = make_site(session)
+
+    async def scenario() -> None:
+        await deps._current_site(f"Bearer {key}")
+        key_hash = sites.hash_key(key)
+        cached = sites._site_cache[key_hash][1]
+        long_ago = time.monotonic() - 2 * sites.SITE_CACHE_SECONDS - 1
+        sites._site_cache[key_hash] = (long_ago, cached)
+        with session_scope() as session:
+            session.execute(delete(Site).where(Site.id == site.id))
+        with pytest.raises(InvalidCredentials):
+            await deps._current_site(f"Bearer {key}")
+
+    run_async(scenario())
