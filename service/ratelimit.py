@@ -26,6 +26,7 @@ from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from redis.exceptions import NoScriptError
 
+from service.coalesce import Coalescer
 from service.config import get_settings
 from service.errors import ModerationError
 from service.metrics import RATE_LIMITED
@@ -94,59 +95,36 @@ return result
 """
 
 
-@dataclass(frozen=True)
-class _Hit:
-    key: str
-    window_seconds: int
-    done: "asyncio.Future[tuple[int, int]]"
-
-
 class BatchedWindowCounter:
     """Fixed-window counters in Redis, many checks per round trip (one per event loop)."""
 
     def __init__(self, client: "aioredis.Redis") -> None:
         self._client = client
         self._sha: str | None = None
-        self._waiting: list[_Hit] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batches: Coalescer[tuple[str, int], tuple[int, int]] = Coalescer(self._count)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         """This hit's place in its window (1 = first) and the seconds until the window ends."""
-        done: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Hit(key, window_seconds, done))
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
-        return await done
+        return await self._batches.submit((key, window_seconds))
 
-    async def _flush(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    await self._count(batch)
-                except Exception as exc:  # every waiter decides for itself (fail open)
-                    for item in batch:
-                        if not item.done.done():
-                            item.done.set_exception(exc)
-        finally:
-            self._flusher = None
-
-    async def _count(self, batch: list[_Hit]) -> None:
-        per_key: dict[str, list[_Hit]] = {}
-        for item in batch:
-            per_key.setdefault(item.key, []).append(item)
+    async def _count(self, hits: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        per_key: dict[str, list[int]] = {}  # key -> positions of its hits in this batch
+        for position, (key, _) in enumerate(hits):
+            per_key.setdefault(key, []).append(position)
         keys = list(per_key)
         args: list[int] = []
         for key in keys:
-            args += [len(per_key[key]), per_key[key][0].window_seconds]
+            positions = per_key[key]
+            args += [len(positions), hits[positions[0]][1]]
         counts = await self._run(keys, args)
+        places: list[tuple[int, int]] = [(0, 0)] * len(hits)
         for n, key in enumerate(keys):
             total, ttl = int(counts[2 * n]), int(counts[2 * n + 1])
-            hits = per_key[key]
-            # The batch's hits on a key took the last len(hits) places, in arrival order.
-            for place, item in enumerate(hits, start=total - len(hits) + 1):
-                if not item.done.done():
-                    item.done.set_result((place, ttl))
+            positions = per_key[key]
+            # The batch's hits on a key took the last len(positions) places, in arrival order.
+            for place, position in enumerate(positions, start=total - len(positions) + 1):
+                places[position] = (place, ttl)
+        return places
 
     async def _run(self, keys: list[str], args: list[int]) -> list[int]:
         # evalsha on the client itself: redis-py's Script wrapper does a costly isinstance

@@ -76,11 +76,10 @@ STORE_RETRY = {
 @app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True, **STORE_RETRY)
 def score_pending() -> int:
     settings = get_settings()
-    sessions = get_session_factory()
     # SQLite takes one writer at a time: rounds side by side would only wait for each other.
     concurrent_writers = get_engine().dialect.name == "postgresql"
     return drain(
-        sessions=sessions,
+        sessions=get_session_factory(),
         load_scorer=load_scorer,
         batch_size=settings.batch_size,
         lease_seconds=settings.claim_lease_seconds,

@@ -40,7 +40,7 @@ async def post_comment(
     response: Response,
 ) -> CommentAccepted:
     await acheck_site(site.id)
-    stored = await get_batcher().submit(site.id, new_comment(submission, settings))
+    stored = await get_batcher().submit((site.id, new_comment(submission, settings)))
     response.headers["Location"] = f"/v1/comments/{stored.id}"
     return CommentAccepted(id=stored.id, status=stored.status)  # type: ignore[arg-type]
 

@@ -24,14 +24,15 @@ def test_a_finished_writer_never_counts_as_writing(pg_env: dict[str, str]) -> No
 
         def watch() -> None:
             nonlocal seen_finished_but_counted
-            seen_finished_but_counted += sum(1 for w in batcher._writers if w.done())
+            running = batcher.running
+            seen_finished_but_counted += running is not None and running.done()
             if watching:
                 loop.call_soon(watch)
 
         loop.call_soon(watch)
         for n in range(20):
             comment = NewComment(article_id="a", author_name="R", body=f"Note {n} on the vote.")
-            await asyncio.wait_for(batcher.submit(site.id, comment), timeout=10)
+            await asyncio.wait_for(batcher.submit((site.id, comment)), timeout=10)
         watching = False
 
     run_async(scenario())
