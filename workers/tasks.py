@@ -1,5 +1,6 @@
 """Thin Celery tasks: each calls one plain function in workers.scoring."""
 
+import gc
 import logging
 import threading
 from datetime import timedelta
@@ -53,6 +54,9 @@ def _load_model_once(**_: Any) -> None:
         # The worker still runs: each batch then fails to load the model and is held for a
         # human (never published unscored), and the failure metric counts it.
         log.exception("the classifier could not be loaded at start-up")
+    # The model and the imports live as long as the process: frozen, the cycle collector no
+    # longer walks them in every full collection (a ~100 ms pause each in the API, measured).
+    gc.freeze()
 
 
 @worker_ready.connect
