@@ -6,10 +6,11 @@ the record; losing a comment is worse than letting a burst through) and the fail
 The `limits` library parses the limits, names the Redis keys and counts for the handlers that
 run in the threadpool (and in memory when there is no Redis). The hot submission path counts
 in the same keys, with the same fixed-window rule (INCRBY, the first hit sets the expiry),
-but batched: every check that arrives while a Redis call is in flight goes into the next call,
-one script for all of them. A Redis command costs this process ~0.2 ms of CPU (redis-py's
-asyncio client), as much as the rest of the request's own work, so under load one call per
-batch instead of two per request matters; alone, a request waits for no one.
+but batched: a submission's two checks (client, then site) go together, and every check that
+arrives while a Redis call is in flight goes into the next call, one script for all of them.
+A Redis command costs this process ~0.2 ms of CPU (redis-py's asyncio client), as much as the
+rest of the request's own work, so one call per batch instead of two per request matters;
+alone, a request waits for no one.
 """
 
 import asyncio
@@ -78,21 +79,43 @@ def _limiter() -> FixedWindowRateLimiter:
         return _sync_limiter
 
 
-# Each key: INCRBY by the number of checks batched for it; the hit that creates the key sets
-# its expiry (the fixed window's length). Returns (count, seconds left) per key.
+# One hit per (key index, window seconds, limit, request) quadruple in ARGV, in arrival order.
+# A hit counts with INCR; the hit that creates a key sets its expiry (the fixed window's
+# length). Once one of a request's hits is over its limit, that request's later hits are not
+# counted (place 0): a reader refused by the per-client limit does not use up the site's
+# quota, as with the checks made one after the other. Returns (place, seconds left) per hit.
 _COUNT_SCRIPT = """
 local result = {}
-for i, key in ipairs(KEYS) do
-  local amount = tonumber(ARGV[2 * i - 1])
-  local count = redis.call('INCRBY', key, amount)
-  if count == amount then
-    redis.call('EXPIRE', key, ARGV[2 * i])
+local refused = {}
+local n = 0
+for i = 1, #ARGV, 4 do
+  n = n + 1
+  local request = ARGV[i + 3]
+  if refused[request] then
+    result[2 * n - 1] = 0
+    result[2 * n] = 0
+  else
+    local key = KEYS[tonumber(ARGV[i])]
+    local count = redis.call('INCR', key)
+    if count == 1 then
+      redis.call('EXPIRE', key, ARGV[i + 1])
+    end
+    if count > tonumber(ARGV[i + 2]) then
+      refused[request] = true
+    end
+    result[2 * n - 1] = count
+    result[2 * n] = redis.call('TTL', key)
   end
-  result[2 * i - 1] = count
-  result[2 * i] = redis.call('TTL', key)
 end
 return result
 """
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: str
+    window_seconds: int
+    limit: int
 
 
 class BatchedWindowCounter:
@@ -101,30 +124,22 @@ class BatchedWindowCounter:
     def __init__(self, client: "aioredis.Redis") -> None:
         self._client = client
         self._sha: str | None = None
-        self._batches: Coalescer[tuple[str, int], tuple[int, int]] = Coalescer(self._count)
+        self._batches: Coalescer[tuple[Hit, ...], list[tuple[int, int]]] = Coalescer(self._count)
 
-    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        """This hit's place in its window (1 = first) and the seconds until the window ends."""
-        return await self._batches.submit((key, window_seconds))
+    async def hit(self, *hits: Hit) -> list[tuple[int, int]]:
+        """Per hit, its place in its window (1 = first; 0 = not counted, an earlier hit of
+        these was over its limit) and the seconds until the window ends."""
+        return await self._batches.submit(hits)
 
-    async def _count(self, hits: list[tuple[str, int]]) -> list[tuple[int, int]]:
-        per_key: dict[str, list[int]] = {}  # key -> positions of its hits in this batch
-        for position, (key, _) in enumerate(hits):
-            per_key.setdefault(key, []).append(position)
-        keys = list(per_key)
+    async def _count(self, requests: list[tuple[Hit, ...]]) -> list[list[tuple[int, int]]]:
+        keys: dict[str, int] = {}  # key -> its 1-based index in KEYS
         args: list[int] = []
-        for key in keys:
-            positions = per_key[key]
-            args += [len(positions), hits[positions[0]][1]]
-        counts = await self._run(keys, args)
-        places: list[tuple[int, int]] = [(0, 0)] * len(hits)
-        for n, key in enumerate(keys):
-            total, ttl = int(counts[2 * n]), int(counts[2 * n + 1])
-            positions = per_key[key]
-            # The batch's hits on a key took the last len(positions) places, in arrival order.
-            for place, position in enumerate(positions, start=total - len(positions) + 1):
-                places[position] = (place, ttl)
-        return places
+        for number, hits in enumerate(requests):
+            for hit in hits:
+                index = keys.setdefault(hit.key, len(keys) + 1)
+                args += [index, hit.window_seconds, hit.limit, number]
+        counts = iter(await self._run(list(keys), args))
+        return [[(int(next(counts)), int(next(counts))) for _ in hits] for hits in requests]
 
     async def _run(self, keys: list[str], args: list[int]) -> list[int]:
         # evalsha on the client itself: redis-py's Script wrapper does a costly isinstance
@@ -186,20 +201,31 @@ def _check(item: RateLimitItem, kind: str, key: str) -> None:
     raise _refuse(kind, reset_at)
 
 
-async def _acheck(item: RateLimitItem, kind: str, key: str) -> None:
+Check = tuple[RateLimitItem, str, str]  # (limit, kind, key)
+
+
+async def _acheck(*checks: Check) -> None:
+    """The checks in order, all in one Redis round trip; the first one over its limit refuses."""
     counter = _batched_counter()
     try:
         if counter is None:
-            await _acheck_in_memory(item, kind, key)
+            for item, kind, key in checks:
+                await _acheck_in_memory(item, kind, key)
             return
-        place, ttl = await counter.hit(redis_key(item, kind, key), item.get_expiry())
+        places = await counter.hit(
+            *(
+                Hit(redis_key(item, kind, key), item.get_expiry(), item.amount)
+                for item, kind, key in checks
+            )
+        )
     except RateLimited:
         raise
     except Exception:  # as above: fail open
         log.warning("rate limit storage unreachable; letting the request through", exc_info=True)
         return
-    if place > item.amount:
-        raise _refuse(kind, time.time() + max(ttl, 1))
+    for (item, kind, _), (place, ttl) in zip(checks, places, strict=True):
+        if place > item.amount:
+            raise _refuse(kind, time.time() + max(ttl, 1))
 
 
 async def _acheck_in_memory(item: RateLimitItem, kind: str, key: str) -> None:
@@ -222,8 +248,14 @@ def check_site(site_id: str) -> None:
 
 
 async def acheck_client(client_ip: str) -> None:
-    await _acheck(_items().per_client, "client", client_ip)
+    await _acheck((_items().per_client, "client", client_ip))
 
 
 async def acheck_site(site_id: str) -> None:
-    await _acheck(_items().per_site, "site", site_id)
+    await _acheck((_items().per_site, "site", site_id))
+
+
+async def acheck_submission(client_ip: str, site_id: str) -> None:
+    """Both limits of a submission, the client's first, in one round trip."""
+    items = _items()
+    await _acheck((items.per_client, "client", client_ip), (items.per_site, "site", site_id))

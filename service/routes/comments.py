@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response, status
+import orjson
+from fastapi import APIRouter, Response, status
 
 from service.comment_text import clean_identifier, clean_text
 from service.comments import NewComment, get_comment
-from service.config import Settings
-from service.deps import CurrentSite, SessionDep, SettingsDep, limit_client, require_json
+from service.config import Settings, get_settings
+from service.deps import CurrentSite, SessionDep, SubmittingSite
 from service.ingest import get_batcher
-from service.ratelimit import acheck_site
 from service.schemas import CommentAccepted, CommentState, CommentSubmission, ErrorResponse
 
 router = APIRouter(prefix="/v1/comments", tags=["comments"])
@@ -24,7 +24,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CommentAccepted,
-    dependencies=[Depends(limit_client), Depends(require_json)],
     responses={
         **ERRORS,
         409: {"model": ErrorResponse, "description": "idempotency key reused for other content"},
@@ -33,16 +32,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         429: {"model": ErrorResponse, "description": "rate limited; see Retry-After"},
     },
 )
-async def post_comment(
-    submission: CommentSubmission,
-    site: CurrentSite,
-    settings: SettingsDep,
-    response: Response,
-) -> CommentAccepted:
-    await acheck_site(site.id)
-    stored = await get_batcher().submit((site.id, new_comment(submission, settings)))
-    response.headers["Location"] = f"/v1/comments/{stored.id}"
-    return CommentAccepted(id=stored.id, status=stored.status)  # type: ignore[arg-type]
+async def post_comment(submission: CommentSubmission, site: SubmittingSite) -> Response:
+    stored = await get_batcher().submit((site.id, new_comment(submission, get_settings())))
+    # Written directly: the answer is two known strings, and validating it against the
+    # response model again was measurable per comment. The model still documents it.
+    return Response(
+        orjson.dumps({"id": stored.id, "status": stored.status}),
+        status_code=status.HTTP_202_ACCEPTED,
+        media_type="application/json",
+        headers={"Location": f"/v1/comments/{stored.id}"},
+    )
 
 
 def new_comment(submission: CommentSubmission, settings: Settings) -> NewComment:

@@ -73,6 +73,32 @@ def test_one_client_address_is_limited_across_sites(limited_client: TestClient) 
     assert post(limited_client, first, addr("10.2", 10), 99) == 202
 
 
+def test_a_reader_over_the_client_limit_does_not_use_up_the_sites_quota(
+    limited_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.ratelimit import BatchedWindowCounter
+
+    round_trips = 0
+    run = BatchedWindowCounter._run
+
+    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
+        nonlocal round_trips
+        round_trips += 1
+        return await run(self, keys, args)
+
+    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
+    with session_scope() as session:
+        _, key = make_site(session, name="one-loud-reader")
+    loud = [post(limited_client, key, addr("10.5", 1), i) for i in range(30)]
+    assert loud.count(202) == 15 and loud[15:] == [429] * 15
+    # The 15 refused by the client limit were not counted for the site: 5 more fit in its 20.
+    others = [post(limited_client, key, addr("10.5", 100 + i), i) for i in range(6)]
+    assert others == [202] * 5 + [429]
+    # Both limits of a submission in one Redis call (the first one, for a key this process
+    # did not know yet, checks the client before asking the store about the key).
+    assert round_trips == 36 + 1
+
+
 def test_refused_submissions_store_nothing(limited_client: TestClient) -> None:
     with session_scope() as session:
         site, key = make_site(session, name="counted")
