@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # has one writer). A round mostly waits on the store, so two overlap those waits with
     # scoring; more mostly queue up inside PostgreSQL on a small machine (docs/performance.md).
     scoring_rounds_in_flight: int = Field(default=2, ge=1, le=8)
+    # A worker starts a round at most this often when nudged (a backlog still runs round
+    # after round). Under a steady stream every nudge would otherwise start a round for the
+    # few comments of one ingest batch; waiting for company scores more per round for at most
+    # this much decision latency, well inside the 250 ms the decision target allows.
+    scoring_round_interval_ms: int = Field(default=25, ge=0, le=1000)
     # The beat sweep re-sends comments still pending after this long.
     sweep_interval_seconds: float = 10.0
     sweep_min_age_seconds: float = 5.0

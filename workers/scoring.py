@@ -106,6 +106,20 @@ def _hold(comment: ClaimedComment, reason: str) -> ScoredDecision:
     )
 
 
+class RoundPacer:
+    """Spaces the first rounds of successive nudges at least `interval` seconds apart."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last_start = float("-inf")
+
+    def wait_turn(self) -> None:
+        delay = self._last_start + self.interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._last_start = time.monotonic()
+
+
 def drain(
     *,
     sessions: sessionmaker[Session],
@@ -114,6 +128,7 @@ def drain(
     lease_seconds: float,
     rounds_in_flight: int = 1,
     max_seconds: float = 60.0,
+    pacer: RoundPacer | None = None,
 ) -> int:
     """Score rounds until a claim comes back short (nothing more is waiting).
 
@@ -127,7 +142,12 @@ def drain(
     Bounded in time, not rounds, so one task drains a large backlog but still returns to
     Celery regularly (the next nudge or the sweep carries on). An error in any round is
     raised once the rounds in flight have ended, so the task's retry sees it.
+
+    With a pacer the first round waits its turn. The wait comes before the round clears the
+    nudge flag, so a comment stored meanwhile sends no nudge and is claimed by this round.
     """
+    if pacer is not None:
+        pacer.wait_turn()
 
     def one_round() -> RoundResult:
         return score_round(

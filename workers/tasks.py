@@ -24,7 +24,7 @@ from service.moderation.webhooks import (
 )
 from service.queue import SCORE_PENDING_TASK, SWEEP_TASK
 from workers.celery_app import app
-from workers.scoring import drain
+from workers.scoring import RoundPacer, drain
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,16 @@ STORE_RETRY = {
 }
 
 
+_pacer: RoundPacer | None = None
+
+
+def _round_pacer() -> RoundPacer:
+    global _pacer
+    if _pacer is None:
+        _pacer = RoundPacer(get_settings().scoring_round_interval_ms / 1000)
+    return _pacer
+
+
 @app.task(name=SCORE_PENDING_TASK, acks_late=True, ignore_result=True, **STORE_RETRY)
 def score_pending() -> int:
     settings = get_settings()
@@ -88,6 +98,7 @@ def score_pending() -> int:
         batch_size=settings.batch_size,
         lease_seconds=settings.claim_lease_seconds,
         rounds_in_flight=settings.scoring_rounds_in_flight if concurrent_writers else 1,
+        pacer=_round_pacer(),
     )
 
 

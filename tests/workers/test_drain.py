@@ -1,6 +1,7 @@
 """Draining a backlog with several scoring rounds in flight, on PostgreSQL with the real model."""
 
 import threading
+import time
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from service.comments import NewComment, submit_comments
 from service.db import session_scope
 from service.models import AuditEvent, Comment, CommentStatus
 from tests.conftest import make_site
-from workers.scoring import drain
+from workers.scoring import RoundPacer, drain
 
 
 def _backlog(sessions: sessionmaker[Session], count: int) -> set[str]:
@@ -74,3 +75,30 @@ def test_a_trickle_costs_one_round(pg_env: dict[str, str], sessions: sessionmake
     )
     assert decided == 3
     assert len(rounds) == 1, "a short claim must not start more rounds"
+
+
+def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    model = load_default_model()
+    scored_at: list[float] = []
+
+    def scorer() -> ToxicityModel:
+        scored_at.append(time.monotonic())
+        return model
+
+    pacer = RoundPacer(1.0)
+    _backlog(sessions, 3)
+    called = time.monotonic()
+    assert (
+        drain(sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, pacer=pacer)
+        == 3
+    )
+    _backlog(sessions, 2)  # stored just after the round: its nudge arrives at once
+    assert (
+        drain(sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, pacer=pacer)
+        == 2
+    )
+    assert scored_at[0] - called < 0.9, "the first nudge waited for no one"
+    # (Scoring starts a claim after the turn; the first claim, on a cold session, is slower.)
+    assert scored_at[1] - scored_at[0] >= 0.9, "the second round started before its turn"
