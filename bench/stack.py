@@ -228,9 +228,10 @@ class Stack:
         return process, port
 
     def _first_requests(self, port: int, processes: int) -> None:
-        """A few submissions one at a time before any load: the first concurrent requests of a
-        fresh API race to build the rate limiter and some fail with 500 (docs/performance.md);
-        that is a start-up bug of its own, not what the load figures are about."""
+        """A few submissions one at a time before any load, so the load figures leave out
+        start-up costs (first connections, the site cache). An earlier API failed some of its
+        first concurrent requests with 500 while building the rate limiter; no longer seen
+        (200 concurrent submissions to a cold API, 2026-11-25: all 202)."""
         headers = {"Authorization": f"Bearer {self.site_key}"}
         for index in range(4 * processes):
             # A new connection each time, so each of uvicorn's processes likely gets one.
