@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     # after round). Under a steady stream every nudge would otherwise start a round for the
     # few comments of one ingest batch; waiting for company scores more per round for at most
     # this much decision latency, well inside the 250 ms the decision target allows.
-    scoring_round_interval_ms: int = Field(default=25, ge=0, le=1000)
+    # Capped well below the nudge flag's 1 s expiry (service/queue.py), past which a waiting
+    # round would let duplicate nudges through.
+    scoring_round_interval_ms: int = Field(default=25, ge=0, le=250)
     # The beat sweep re-sends comments still pending after this long.
     sweep_interval_seconds: float = 10.0
     sweep_min_age_seconds: float = 5.0

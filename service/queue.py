@@ -88,6 +88,12 @@ def _flag_store() -> redis.Redis | None:
     return _flags
 
 
+def nudges_coalesced() -> bool:
+    """Whether a burst of submissions sends one nudge (the flag above) or one per batch (the
+    embedded broker has no flag store)."""
+    return _flag_store() is not None
+
+
 def _flag_key() -> str:
     return f"moderation:nudge:{get_settings().scoring_queue}"
 

@@ -5,7 +5,7 @@ the record; losing a comment is worse than letting a burst through) and the fail
 
 The `limits` library parses the limits, names the Redis keys and counts for the handlers that
 run in the threadpool (and in memory when there is no Redis). The hot submission path counts
-in the same keys, with the same fixed-window rule (INCRBY, the first hit sets the expiry),
+in the same keys, with the same fixed-window rule (INCR, the first hit sets the expiry),
 but batched: a submission's two checks (client, then site) go together, and every check that
 arrives while a Redis call is in flight goes into the next call, one script for all of them.
 A Redis command costs this process ~0.2 ms of CPU (redis-py's asyncio client), as much as the

@@ -5,6 +5,7 @@ Tests that need PostgreSQL or Redis fail (never skip) when those are not answeri
 """
 
 import asyncio
+import gc
 import os
 import socket
 import subprocess
@@ -52,6 +53,14 @@ def reset_caches() -> None:
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_after_test() -> Iterator[None]:
+    """Each app started in a test freezes the heap (service.app's lifespan); undone after the
+    test so that one test's leftovers stay collectable."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

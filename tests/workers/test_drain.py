@@ -81,24 +81,36 @@ def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
     model = load_default_model()
-    scored_at: list[float] = []
+    turns: list[float] = []
 
-    def scorer() -> ToxicityModel:
-        scored_at.append(time.monotonic())
-        return model
+    class Recorded(RoundPacer):
+        def wait_turn(self) -> None:
+            super().wait_turn()
+            turns.append(time.monotonic())
 
-    pacer = RoundPacer(1.0)
+    pacer = Recorded(1.0)
     _backlog(sessions, 3)
     called = time.monotonic()
     assert (
-        drain(sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, pacer=pacer)
+        drain(
+            sessions=sessions,
+            load_scorer=lambda: model,
+            batch_size=50,
+            lease_seconds=60,
+            pacer=pacer,
+        )
         == 3
     )
     _backlog(sessions, 2)  # stored just after the round: its nudge arrives at once
     assert (
-        drain(sessions=sessions, load_scorer=scorer, batch_size=50, lease_seconds=60, pacer=pacer)
+        drain(
+            sessions=sessions,
+            load_scorer=lambda: model,
+            batch_size=50,
+            lease_seconds=60,
+            pacer=pacer,
+        )
         == 2
     )
-    assert scored_at[0] - called < 0.9, "the first nudge waited for no one"
-    # (Scoring starts a claim after the turn; the first claim, on a cold session, is slower.)
-    assert scored_at[1] - scored_at[0] >= 0.9, "the second round started before its turn"
+    assert turns[0] - called < 0.5, "the first nudge waited for no one"
+    assert turns[1] - turns[0] >= 1.0, "the second round started before its turn"

@@ -183,3 +183,58 @@ def test_checks_in_one_batch_count_exactly_and_share_the_threadpool_paths_keys(
     assert allowed[:30] == [True] * 30
     assert allowed[30:] == [True] * 5 + [False] * 5
     assert round_trips < 10, "concurrent checks were not batched"
+
+
+def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_count_alone(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent submissions share one Redis call; the refusal is per request, not per call."""
+    import asyncio
+
+    import redis
+    from limits import parse
+
+    from service.ratelimit import (
+        BatchedWindowCounter,
+        RateLimited,
+        acheck_submission,
+        redis_key,
+    )
+    from tests.conftest import reset_caches, run_async
+
+    round_trips = 0
+    run = BatchedWindowCounter._run
+
+    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
+        nonlocal round_trips
+        round_trips += 1
+        return await run(self, keys, args)
+
+    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
+    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_CLIENT", "1/minute")
+    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "100/minute")
+    reset_caches()
+    reset_limits_cache()
+    site_id = f"shared-{RUN}-{random.Random().randrange(10**9)}"
+    loud = addr("10.6", 1)
+
+    async def burst() -> list[bool]:
+        async def one(reader: str) -> bool:
+            try:
+                await acheck_submission(reader, site_id)
+            except RateLimited:
+                return False
+            return True
+
+        readers = [loud, loud, loud, *(addr("10.6", 10 + i) for i in range(5))]
+        return await asyncio.gather(*(one(reader) for reader in readers))
+
+    try:
+        allowed = run_async(burst())
+    finally:
+        reset_limits_cache()
+    assert allowed == [True, False, False, True, True, True, True, True]
+    assert round_trips == 1, "the burst was not one call"
+    site_key = redis_key(parse("100/minute"), "site", site_id)
+    counted_for_site = redis.Redis.from_url(pg_env["REDIS_URL"]).get(site_key)
+    assert counted_for_site == b"6", "the loud reader's refused submissions used the site's quota"
