@@ -89,28 +89,20 @@ def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
             turns.append(time.monotonic())
 
     pacer = Recorded(1.0)
+
+    def nudged() -> int:
+        return drain(
+            sessions=sessions,
+            load_scorer=lambda: model,
+            batch_size=50,
+            lease_seconds=60,
+            pacer=pacer,
+        )
+
     _backlog(sessions, 3)
     called = time.monotonic()
-    assert (
-        drain(
-            sessions=sessions,
-            load_scorer=lambda: model,
-            batch_size=50,
-            lease_seconds=60,
-            pacer=pacer,
-        )
-        == 3
-    )
+    assert nudged() == 3
     _backlog(sessions, 2)  # stored just after the round: its nudge arrives at once
-    assert (
-        drain(
-            sessions=sessions,
-            load_scorer=lambda: model,
-            batch_size=50,
-            lease_seconds=60,
-            pacer=pacer,
-        )
-        == 2
-    )
+    assert nudged() == 2
     assert turns[0] - called < 0.5, "the first nudge waited for no one"
     assert turns[1] - turns[0] >= 1.0, "the second round started before its turn"

@@ -28,6 +28,22 @@ def limited_client(pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> I
     reset_limits_cache()
 
 
+@pytest.fixture
+def redis_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The keys of each Redis call the batched limiter makes, one entry per call."""
+    from service.ratelimit import BatchedWindowCounter
+
+    calls: list[list[str]] = []
+    run = BatchedWindowCounter._run
+
+    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
+        calls.append(keys)
+        return await run(self, keys, args)
+
+    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
+    return calls
+
+
 # Counters live in the shared Redis for a minute: fresh addresses per run keep runs apart.
 RUN = random.Random().randrange(1, 250)
 
@@ -74,19 +90,8 @@ def test_one_client_address_is_limited_across_sites(limited_client: TestClient) 
 
 
 def test_a_reader_over_the_client_limit_does_not_use_up_the_sites_quota(
-    limited_client: TestClient, monkeypatch: pytest.MonkeyPatch
+    limited_client: TestClient, redis_calls: list[list[str]]
 ) -> None:
-    from service.ratelimit import BatchedWindowCounter
-
-    round_trips = 0
-    run = BatchedWindowCounter._run
-
-    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
-        nonlocal round_trips
-        round_trips += 1
-        return await run(self, keys, args)
-
-    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
     with session_scope() as session:
         _, key = make_site(session, name="one-loud-reader")
     loud = [post(limited_client, key, addr("10.5", 1), i) for i in range(30)]
@@ -96,7 +101,7 @@ def test_a_reader_over_the_client_limit_does_not_use_up_the_sites_quota(
     assert others == [202] * 5 + [429]
     # Both limits of a submission in one Redis call (the first one, for a key this process
     # did not know yet, checks the client before asking the store about the key).
-    assert round_trips == 36 + 1
+    assert len(redis_calls) == 36 + 1
 
 
 def test_refused_submissions_store_nothing(limited_client: TestClient) -> None:
@@ -136,23 +141,13 @@ def test_limits_fail_open_when_redis_is_unreachable(
 
 
 def test_checks_in_one_batch_count_exactly_and_share_the_threadpool_paths_keys(
-    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, redis_calls: list[list[str]]
 ) -> None:
     """Concurrent checks go to Redis together; each still gets its own place in the window."""
     import asyncio
 
-    from service.ratelimit import BatchedWindowCounter, RateLimited, acheck_site, check_site
+    from service.ratelimit import RateLimited, acheck_site, check_site
     from tests.conftest import reset_caches, run_async
-
-    round_trips = 0
-    run = BatchedWindowCounter._run
-
-    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
-        nonlocal round_trips
-        round_trips += 1
-        return await run(self, keys, args)
-
-    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
 
     monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "40/minute")
     reset_caches()
@@ -182,11 +177,11 @@ def test_checks_in_one_batch_count_exactly_and_share_the_threadpool_paths_keys(
     assert allowed.count(True) == 35
     assert allowed[:30] == [True] * 30
     assert allowed[30:] == [True] * 5 + [False] * 5
-    assert round_trips < 10, "concurrent checks were not batched"
+    assert len(redis_calls) < 10, "concurrent checks were not batched"
 
 
 def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_count_alone(
-    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, redis_calls: list[list[str]]
 ) -> None:
     """Concurrent submissions share one Redis call; the refusal is per request, not per call."""
     import asyncio
@@ -195,22 +190,12 @@ def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_co
     from limits import parse
 
     from service.ratelimit import (
-        BatchedWindowCounter,
         RateLimited,
         acheck_submission,
         redis_key,
     )
     from tests.conftest import reset_caches, run_async
 
-    round_trips = 0
-    run = BatchedWindowCounter._run
-
-    async def counted(self: BatchedWindowCounter, keys: list[str], args: list[int]) -> list[int]:
-        nonlocal round_trips
-        round_trips += 1
-        return await run(self, keys, args)
-
-    monkeypatch.setattr(BatchedWindowCounter, "_run", counted)
     monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_CLIENT", "1/minute")
     monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "100/minute")
     reset_caches()
@@ -234,7 +219,7 @@ def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_co
     finally:
         reset_limits_cache()
     assert allowed == [True, False, False, True, True, True, True, True]
-    assert round_trips == 1, "the burst was not one call"
+    assert len(redis_calls) == 1, "the burst was not one call"
     site_key = redis_key(parse("100/minute"), "site", site_id)
     counted_for_site = redis.Redis.from_url(pg_env["REDIS_URL"]).get(site_key)
     assert counted_for_site == b"6", "the loud reader's refused submissions used the site's quota"
