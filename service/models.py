@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -144,6 +145,22 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoringRound(Base):
+    """A scoring round in progress on PostgreSQL: which comments it holds locked.
+
+    Committed before the batch is scored and deleted with its decisions, so a row left behind
+    is a round that never finished (its worker died): the sweep then counts an attempt for
+    each of those comments. The id doubles as the round's advisory lock key, held by the
+    round's transaction, which is how the sweep tells a dead round from a slow one.
+    """
+
+    __tablename__ = "scoring_rounds"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    comment_ids: Mapped[list[str]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ModeratorRole(StrEnum):

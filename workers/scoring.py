@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -9,13 +10,13 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.comments import ClaimedComment, ScoredDecision, claim_pending, record_decisions
-from service.db import session_scope
+from service.comments import ClaimedComment, ScoredDecision
 from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
 from service.models import CommentStatus
 from service.moderation.webhooks import announce_decisions
 from service.policy import Decision, decide
 from service.queue import clear_nudge_flag
+from service.scoring_rounds import open_round
 
 log = logging.getLogger(__name__)
 
@@ -42,51 +43,63 @@ def score_round(
     batch_size: int,
     lease_seconds: float,
 ) -> RoundResult:
-    """Claim up to batch_size pending comments and decide them.
-
-    The claim is committed on its own so other workers skip these comments while this one
-    scores them outside any transaction.
-    """
+    """Take up to batch_size pending comments and decide them (service.scoring_rounds says
+    how a round holds its comments on each store)."""
     started = time.perf_counter()
     clear_nudge_flag()
-    with session_scope(sessions) as session:
-        claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
-    if not claim.comments:
-        return RoundResult(claimed=0, decided=0)
-
-    fresh = [c for c in claim.comments if c.attempts <= MAX_ATTEMPTS]
-    exhausted = [c for c in claim.comments if c.attempts > MAX_ATTEMPTS]
-    decisions = [_hold(c, "scoring failed repeatedly; needs a human") for c in exhausted]
-    actor = "model:unavailable"
-    version: str | None = None
+    # Loaded before the round takes any comment, so that a slow first load holds no locks.
+    scorer: Scorer | None = None
+    load_error: Exception | None = None
     try:
         scorer = load_scorer()
-        version = scorer.version
-        actor = f"model:{version}"
-        decisions += _decide_all(fresh, scorer.score([c.body for c in fresh]))
     except Exception as exc:
-        # Never publish unscored: a scorer that cannot score holds the batch for a human.
-        log.exception("scoring failed for a batch of %d comments; holding them", len(fresh))
-        SCORING_FAILURES.inc(len(fresh))
-        reason = f"the classifier failed ({type(exc).__name__}); needs a human"
-        decisions += [_hold(c, reason) for c in fresh]
-
-    with session_scope(sessions) as session:
-        decided = record_decisions(
-            session=session,
-            token=claim.token,
-            actor=actor,
-            model_version=version,
-            decisions=decisions,
-        )
+        load_error = exc
+    with open_round(sessions=sessions, batch_size=batch_size, lease_seconds=lease_seconds) as held:
+        if not held.comments:
+            return RoundResult(claimed=0, decided=0)
+        actor, version, decisions = _decide_round(held.comments, scorer, load_error)
+        decided = held.record(actor, version, decisions)
     # Only sites with a webhook: most rounds then cost no query here at all.
-    announced = {c.id for c in claim.comments if c.announce}
+    announced = {c.id for c in held.comments if c.announce}
     to_announce = [d.comment_id for d in decisions if d.comment_id in announced]
     announce_decisions(sessions=sessions, comment_ids=to_announce)
-    for item in decisions:
-        DECISIONS.labels(status=item.decision.status).inc()
+    for status, count in Counter(item.decision.status for item in decisions).items():
+        DECISIONS.labels(status=status).inc(count)
     SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)
-    return RoundResult(claimed=len(claim.comments), decided=decided)
+    return RoundResult(claimed=len(held.comments), decided=decided)
+
+
+def _decide_round(
+    comments: Sequence[ClaimedComment], scorer: Scorer | None, load_error: Exception | None
+) -> tuple[str, str | None, list[ScoredDecision]]:
+    """(actor, model version, decisions) for a round's comments; never publishes unscored."""
+    fresh = [c for c in comments if c.attempts <= MAX_ATTEMPTS]
+    exhausted = [c for c in comments if c.attempts > MAX_ATTEMPTS]
+    decisions = [_hold(c, "scoring failed repeatedly; needs a human") for c in exhausted]
+    if scorer is None:
+        return "model:unavailable", None, decisions + _held_unscored(fresh, load_error)
+    if not fresh:
+        return f"model:{scorer.version}", scorer.version, decisions
+    try:
+        return (
+            f"model:{scorer.version}",
+            scorer.version,
+            decisions + _decide_all(fresh, scorer.score([c.body for c in fresh])),
+        )
+    except Exception as exc:
+        return f"model:{scorer.version}", scorer.version, decisions + _held_unscored(fresh, exc)
+
+
+def _held_unscored(
+    comments: Sequence[ClaimedComment], error: Exception | None
+) -> list[ScoredDecision]:
+    # A scorer that cannot score holds the batch for a human.
+    log.error(
+        "scoring failed for a batch of %d comments; holding them", len(comments), exc_info=error
+    )
+    SCORING_FAILURES.inc(len(comments))
+    reason = f"the classifier failed ({type(error).__name__}); needs a human"
+    return [_hold(c, reason) for c in comments]
 
 
 def _decide_all(
@@ -95,7 +108,7 @@ def _decide_all(
     if len(scores) != len(comments):
         raise RuntimeError(f"scorer returned {len(scores)} results for {len(comments)} comments")
     return [
-        ScoredDecision(comment_id=c.id, decision=decide(s, c.policy), scores=dict(s))
+        ScoredDecision(comment_id=c.id, decision=decide(s, c.policy), scores=s)
         for c, s in zip(comments, scores, strict=True)
     ]
 

@@ -23,6 +23,7 @@ from service.moderation.webhooks import (
     send_deliveries,
 )
 from service.queue import SCORE_PENDING_TASK, SWEEP_TASK, nudges_coalesced
+from service.scoring_rounds import release_abandoned_rounds
 from workers.celery_app import app
 from workers.scoring import RoundPacer, drain
 
@@ -108,8 +109,13 @@ def score_pending() -> int:
 
 @app.task(name=SWEEP_TASK, ignore_result=True, **STORE_RETRY)
 def sweep_pending() -> int:
-    """Re-send work for comments whose nudge was lost (broker restarted, worker killed)."""
+    """Re-send work for comments whose nudge was lost (broker restarted, worker killed), and
+    count an attempt for the comments of rounds that never finished."""
     settings = get_settings()
+    with session_scope() as session:
+        abandoned = release_abandoned_rounds(session=session)
+    if abandoned:
+        log.warning("%d comments were in scoring rounds that never finished", abandoned)
     with session_scope() as session:
         stale = count_stale_pending(
             session=session, older_than=timedelta(seconds=settings.sweep_min_age_seconds)

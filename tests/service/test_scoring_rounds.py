@@ -1,0 +1,138 @@
+"""Scoring rounds that hold their comments by row locks (PostgreSQL), and what a round that
+never finishes leaves behind: its record, which the sweep turns into an attempt per comment."""
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.comments import NewComment, ScoredDecision, submit_comments
+from service.db import session_scope
+from service.models import AuditEvent, Comment, CommentStatus, ScoringRound
+from service.policy import Decision
+from service.scoring_rounds import open_round, release_abandoned_rounds
+from tests.conftest import make_site
+from workers.scoring import MAX_ATTEMPTS, score_round
+
+
+class WorkerDied(BaseException):
+    """Stands for the process dying mid-round: nothing in the round may catch it."""
+
+
+def _pending(sessions: sessionmaker[Session], count: int) -> list[str]:
+    with session_scope(sessions) as session:
+        site, _ = make_site(session)
+        outcomes = submit_comments(
+            session=session,
+            items=[
+                (site.id, NewComment(article_id="a", author_name="R", body=f"Point {n} stands."))
+                for n in range(count)
+            ],
+        )
+    return [outcome.id for outcome in outcomes]  # type: ignore[union-attr]
+
+
+def _approve_all(ids: Sequence[str]) -> list[ScoredDecision]:
+    return [
+        ScoredDecision(i, Decision(CommentStatus.APPROVED, "fine"), {"toxicity": 0.1}) for i in ids
+    ]
+
+
+def _attempts(sessions: sessionmaker[Session]) -> list[int]:
+    with session_scope(sessions) as session:
+        return sorted(session.scalars(select(Comment.attempts)))
+
+
+def _records(sessions: sessionmaker[Session]) -> int:
+    with session_scope(sessions) as session:
+        return session.scalar(select(func.count()).select_from(ScoringRound)) or 0
+
+
+def test_rounds_open_at_once_take_different_comments(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    ids = _pending(sessions, 5)
+    with open_round(sessions=sessions, batch_size=3, lease_seconds=60) as first:
+        with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as second:
+            taken = [c.id for c in first.comments], [c.id for c in second.comments]
+            assert len(taken[0]) == 3 and len(taken[1]) == 2
+            assert set(taken[0]) | set(taken[1]) == set(ids)
+            assert second.record("model:t", "t", _approve_all(taken[1])) == 2
+        assert first.record("model:t", "t", _approve_all(taken[0])) == 3
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 5
+    assert _records(sessions) == 0, "a finished round leaves no record"
+    # Taking a comment writes nothing into it: no token, no lease, no attempt counted.
+    assert _attempts(sessions) == [0] * 5
+
+
+def test_a_live_round_is_not_taken_for_dead(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    _pending(sessions, 2)
+    with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as live:
+        assert _records(sessions) == 1
+        released: list[int] = []
+        # The sweep runs in another process in production; another thread is enough here.
+        sweep = threading.Thread(target=lambda: released.append(_release(sessions)), name="sweep")
+        sweep.start()
+        sweep.join(timeout=30)
+        assert released == [0]
+        assert live.record("model:t", "t", _approve_all([c.id for c in live.comments])) == 2
+    assert _records(sessions) == 0
+    assert _attempts(sessions) == [0, 0]
+
+
+def _release(sessions: sessionmaker[Session]) -> int:
+    with session_scope(sessions) as session:
+        return release_abandoned_rounds(session=session)
+
+
+def test_a_round_that_dies_frees_its_comments_at_once(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    ids = _pending(sessions, 3)
+    with (
+        pytest.raises(WorkerDied),
+        open_round(sessions=sessions, batch_size=10, lease_seconds=60) as dying,
+    ):
+        assert len(dying.comments) == 3
+        raise WorkerDied
+    assert _records(sessions) == 1, "the dead round's record outlives it"
+    # The locks went with its transaction: the next round takes them, no lease to wait for.
+    with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as again:
+        assert sorted(c.id for c in again.comments) == sorted(ids)
+        assert again.record("model:t", "t", _approve_all(ids)) == 3
+    # Decided meanwhile: the sweep drops the dead record and counts nothing.
+    assert _release(sessions) == 0
+    assert _records(sessions) == 0
+    assert _attempts(sessions) == [0, 0, 0]
+
+
+def test_a_comment_that_kills_every_round_goes_to_a_human(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    (poison,) = _pending(sessions, 1)
+
+    class Deadly:
+        version = "deadly"
+
+        def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+            raise WorkerDied
+
+    def one_round() -> None:
+        score_round(sessions=sessions, load_scorer=Deadly, batch_size=10, lease_seconds=60)
+
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(WorkerDied):
+            one_round()
+        assert _release(sessions) == 1
+    one_round()  # no scorer is asked any more: the comment is held for a person
+    with session_scope(sessions) as session:
+        comment = session.get(Comment, poison)
+        assert comment is not None
+        assert comment.status == CommentStatus.HELD
+        assert comment.decision_reason == "scoring failed repeatedly; needs a human"
+        assert comment.attempts == MAX_ATTEMPTS
