@@ -153,12 +153,13 @@ def parts(args: dict[str, Any]) -> dict[str, Any]:
 
 def round_parts(args: dict[str, Any]) -> dict[str, Any]:
     """One scoring round's steps, each timed, in the worker's own functions (no Celery):
-    claim 256, score them, record the decisions, announce them. Needs `rounds` x 256 pending
-    comments of the run's site in the store (the caller inserts them)."""
+    take 256 (on PostgreSQL: lock them and commit the round's record), score them, record the
+    decisions and commit, announce them. Needs `rounds` x 256 pending comments of the run's
+    site in the store (the caller inserts them)."""
     from classifiers import load_default_model
-    from service.comments import claim_pending, record_decisions
-    from service.db import get_session_factory, session_scope
+    from service.db import get_session_factory
     from service.moderation.webhooks import announce_decisions
+    from service.scoring_rounds import open_round
     from workers.scoring import _decide_all
 
     sessions = get_session_factory()
@@ -167,23 +168,20 @@ def round_parts(args: dict[str, Any]) -> dict[str, Any]:
     steps: dict[str, list[float]] = {"claim": [], "score": [], "record": [], "announce": []}
     for _ in range(int(args.get("rounds", 10))):
         started = time.perf_counter()
-        with session_scope(sessions) as session:
-            claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=60)
-        claimed = time.perf_counter()
-        if not claim.comments:
-            break
-        decisions = _decide_all(claim.comments, model.score([c.body for c in claim.comments]))
-        scored = time.perf_counter()
-        with session_scope(sessions) as session:
-            record_decisions(
-                session=session,
-                token=claim.token,
-                actor=f"model:{model.version}",
-                model_version=model.version,
-                decisions=decisions,
-            )
+        with open_round(sessions=sessions, batch_size=batch_size, lease_seconds=60) as held:
+            claimed = time.perf_counter()
+            if not held.comments:
+                break
+            decisions = _decide_all(held.comments, model.score([c.body for c in held.comments]))
+            scored = time.perf_counter()
+            held.record(f"model:{model.version}", model.version, decisions)
         recorded = time.perf_counter()
-        announce_decisions(sessions=sessions, comment_ids=[d.comment_id for d in decisions])
+        # As the worker does: only comments of sites with a webhook are looked up.
+        announced = {c.id for c in held.comments if c.announce}
+        announce_decisions(
+            sessions=sessions,
+            comment_ids=[d.comment_id for d in decisions if d.comment_id in announced],
+        )
         announced = time.perf_counter()
         steps["claim"].append(claimed - started)
         steps["score"].append(scored - claimed)

@@ -219,12 +219,16 @@ class Runner:
 
     # --- phases --------------------------------------------------------------------------
 
+    def classifier_alone(self, rounds: int) -> dict[str, Any]:
+        """The ceiling for scoring, in a process of its own while nothing else runs."""
+        return _python_json(
+            "bench.baselines", ["classifier"], {"rounds": max(rounds, 2)}, self.child_env(), 300
+        )
+
     def baselines(self) -> None:
         log("baseline: classifier alone, batches of 256")
         env = self.child_env()
-        self.results["classifier"] = _python_json(
-            "bench.baselines", ["classifier"], {"rounds": self.plan.classifier_rounds}, env, 300
-        )
+        self.results["classifier"] = self.classifier_alone(self.plan.classifier_rounds)
         log("baseline: Redis round trip")
         self.results["redis"] = _python_json(
             "bench.baselines", ["redis"], {"redis_url": self.stack.redis_url}, env, 120
@@ -456,6 +460,10 @@ class Runner:
         recording = None
         if self.profile and scale == 1:
             recording = profile.record(workers[0].popen.pid, self.out_dir / "profile-drain.raw", 30)
+        # The machine's speed drifts by up to 2x within minutes here (shared host): the
+        # drain is compared with the classifier measured just before and just after it, on
+        # the same machine state, as well as with the run's opening figure.
+        classifier_before = self.classifier_alone(rounds=self.plan.classifier_rounds // 2)
         log(f"backlog x{scale}: {nudges} nudges sent; timing until none is pending")
         before = self.cpu_snapshot(groups)
         started = time.perf_counter()
@@ -477,6 +485,7 @@ class Runner:
         rounds = store.decision_latency(connection, label)["scoring_rounds"]
         connection.close()
         settle = self.settle(workers)
+        classifier_after = self.classifier_alone(rounds=self.plan.classifier_rounds // 2)
         return {
             "comments": self.plan.backlog,
             "insert_seconds": insert_seconds,
@@ -487,6 +496,10 @@ class Runner:
             "scoring_rounds": rounds,
             "cpu_ms_per_comment": self.cpu_per_comment(before, after, decided),
             "settle": settle,
+            "classifier_around": [
+                classifier_before["comments_per_second"]["median"],
+                classifier_after["comments_per_second"]["median"],
+            ],
         }
 
     def run(self) -> dict[str, Any]:

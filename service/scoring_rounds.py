@@ -48,7 +48,12 @@ def open_round(
     """
     with session_scope(sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
-            yield _locked_round(session=session, sessions=sessions, batch_size=batch_size)
+            yield _locked_round(
+                session=session,
+                sessions=sessions,
+                batch_size=batch_size,
+                lease_seconds=lease_seconds,
+            )
             return
         claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
 
@@ -67,10 +72,15 @@ def open_round(
 
 # The round's advisory lock is taken by the same statement, before any row is returned: while
 # the round's record exists, a live round holds that lock, which is how the sweep tells it
-# from a dead one. The lease condition keeps rows claimed the other way (SQLite's way, or a
-# worker of an older version during an upgrade) out until their lease ends.
+# from a dead one. The lease becomes the longest the round's transaction may sit idle: a
+# worker that hangs (rather than dies) has its session ended by PostgreSQL, which frees the
+# comments as a death would. The lease condition keeps rows claimed the other way (SQLite's
+# way, or a worker of an older version during an upgrade) out until their lease ends.
 _LOCK_PENDING = """
-WITH round_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(round_id)s))
+WITH round_lock AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(%(round_id)s),
+           set_config('idle_in_transaction_session_timeout', %(idle_ms)s, true)
+)
 SELECT c.id, c.body, c.attempts + 1 AS attempts, c.site_id
 FROM comments AS c, round_lock
 WHERE c.status = 'pending' AND (c.lease_expires_at IS NULL OR c.lease_expires_at < %(now)s)
@@ -85,13 +95,21 @@ _RECORD_ROUND = (
 
 
 def _locked_round(
-    *, session: Session, sessions: sessionmaker[Session], batch_size: int
+    *, session: Session, sessions: sessionmaker[Session], batch_size: int, lease_seconds: float
 ) -> OpenRound:
     round_id = secrets.randbits(63)
     now = utcnow()
     rows = (
         session.connection()
-        .exec_driver_sql(_LOCK_PENDING, {"round_id": round_id, "now": now, "limit": batch_size})
+        .exec_driver_sql(
+            _LOCK_PENDING,
+            {
+                "round_id": round_id,
+                "idle_ms": str(max(1, round(lease_seconds * 1000))),
+                "now": now,
+                "limit": batch_size,
+            },
+        )
         .all()
     )
     if rows:

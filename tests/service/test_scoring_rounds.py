@@ -2,10 +2,12 @@
 never finishes leaves behind: its record, which the sweep turns into an attempt per comment."""
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.comments import NewComment, ScoredDecision, submit_comments
@@ -136,3 +138,20 @@ def test_a_comment_that_kills_every_round_goes_to_a_human(
         assert comment.status == CommentStatus.HELD
         assert comment.decision_reason == "scoring failed repeatedly; needs a human"
         assert comment.attempts == MAX_ATTEMPTS
+
+
+def test_a_round_that_hangs_past_its_lease_is_ended_by_the_store(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    ids = _pending(sessions, 2)
+    with (
+        pytest.raises(DBAPIError, match="idle-in-transaction timeout"),
+        open_round(sessions=sessions, batch_size=10, lease_seconds=0.2) as hung,
+    ):
+        time.sleep(1.0)  # a worker stuck mid-round, longer than its lease
+        with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as other:
+            assert sorted(c.id for c in other.comments) == sorted(ids), "still locked"
+            assert other.record("model:t", "t", _approve_all(ids)) == 2
+        hung.record("model:t", "t", _approve_all(ids))  # its session is gone
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
