@@ -25,7 +25,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import db, queue
+from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
+from service.db import session_scope
 from service.migrate import upgrade
 from service.models import Site
 from service.policy import Policy
@@ -135,6 +137,20 @@ def sqlite_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path
 @pytest.fixture
 def sessions() -> sessionmaker[Session]:
     return db.get_session_factory()
+
+
+def store_pending(sessions: sessionmaker[Session], count: int) -> list[str]:
+    """`count` pending comments of a new site, stored as the API stores them; their ids."""
+    with session_scope(sessions) as session:
+        site, _ = make_site(session)
+        outcomes = submit_comments(
+            session=session,
+            items=[
+                (site.id, NewComment(article_id="a", author_name="R", body=f"Point {n} stands."))
+                for n in range(count)
+            ],
+        )
+    return [outcome.id for outcome in outcomes if isinstance(outcome, Submitted)]
 
 
 def make_site(session: Session, **overrides: object) -> tuple[Site, str]:

@@ -10,30 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.comments import NewComment, ScoredDecision, submit_comments
+from service.comments import ScoredDecision
 from service.db import session_scope
 from service.models import AuditEvent, Comment, CommentStatus, ScoringRound
 from service.policy import Decision
 from service.scoring_rounds import open_round, release_abandoned_rounds
-from tests.conftest import make_site
+from tests.conftest import store_pending
 from workers.scoring import MAX_ATTEMPTS, score_round
 
 
 class WorkerDied(BaseException):
     """Stands for the process dying mid-round: nothing in the round may catch it."""
-
-
-def _pending(sessions: sessionmaker[Session], count: int) -> list[str]:
-    with session_scope(sessions) as session:
-        site, _ = make_site(session)
-        outcomes = submit_comments(
-            session=session,
-            items=[
-                (site.id, NewComment(article_id="a", author_name="R", body=f"Point {n} stands."))
-                for n in range(count)
-            ],
-        )
-    return [outcome.id for outcome in outcomes]  # type: ignore[union-attr]
 
 
 def _approve_all(ids: Sequence[str]) -> list[ScoredDecision]:
@@ -55,7 +42,7 @@ def _records(sessions: sessionmaker[Session]) -> int:
 def test_rounds_open_at_once_take_different_comments(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    ids = _pending(sessions, 5)
+    ids = store_pending(sessions, 5)
     with open_round(sessions=sessions, batch_size=3, lease_seconds=60) as first:
         with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as second:
             taken = [c.id for c in first.comments], [c.id for c in second.comments]
@@ -73,7 +60,7 @@ def test_rounds_open_at_once_take_different_comments(
 def test_a_live_round_is_not_taken_for_dead(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    _pending(sessions, 2)
+    store_pending(sessions, 2)
     with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as live:
         assert _records(sessions) == 1
         released: list[int] = []
@@ -95,7 +82,7 @@ def _release(sessions: sessionmaker[Session]) -> int:
 def test_a_round_that_dies_frees_its_comments_at_once(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    ids = _pending(sessions, 3)
+    ids = store_pending(sessions, 3)
     with (
         pytest.raises(WorkerDied),
         open_round(sessions=sessions, batch_size=10, lease_seconds=60) as dying,
@@ -116,7 +103,7 @@ def test_a_round_that_dies_frees_its_comments_at_once(
 def test_a_comment_that_kills_every_round_goes_to_a_human(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    (poison,) = _pending(sessions, 1)
+    (poison,) = store_pending(sessions, 1)
 
     class Deadly:
         version = "deadly"
@@ -143,7 +130,7 @@ def test_a_comment_that_kills_every_round_goes_to_a_human(
 def test_a_round_that_hangs_past_its_lease_is_ended_by_the_store(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    ids = _pending(sessions, 2)
+    ids = store_pending(sessions, 2)
     with (
         pytest.raises(DBAPIError, match="idle-in-transaction timeout"),
         open_round(sessions=sessions, batch_size=10, lease_seconds=0.2) as hung,

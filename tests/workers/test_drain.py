@@ -8,30 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import ToxicityModel, load_default_model
-from service.comments import NewComment, submit_comments
 from service.db import session_scope
 from service.models import AuditEvent, Comment, CommentStatus
-from tests.conftest import make_site
+from tests.conftest import store_pending
 from workers.scoring import RoundPacer, drain
-
-
-def _backlog(sessions: sessionmaker[Session], count: int) -> set[str]:
-    with session_scope(sessions) as session:
-        site, _ = make_site(session)
-        outcomes = submit_comments(
-            session=session,
-            items=[
-                (site.id, NewComment(article_id="a", author_name="R", body=f"Point {n} stands."))
-                for n in range(count)
-            ],
-        )
-    return {outcome.id for outcome in outcomes}  # type: ignore[union-attr]
 
 
 def test_rounds_in_flight_decide_a_backlog_once_each(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    ids = _backlog(sessions, 700)
+    ids = store_pending(sessions, 700)
     model = load_default_model()
     scoring_threads: Counter[str] = Counter()
 
@@ -56,13 +42,13 @@ def test_rounds_in_flight_decide_a_backlog_once_each(
         pending = session.scalar(
             select(func.count()).where(Comment.status == CommentStatus.PENDING)
         )
-    assert set(per_comment) == ids
+    assert set(per_comment) == set(ids)
     assert set(per_comment.values()) == {1}, "a comment was decided twice"
     assert pending == 0
 
 
 def test_a_trickle_costs_one_round(pg_env: dict[str, str], sessions: sessionmaker[Session]) -> None:
-    _backlog(sessions, 3)
+    store_pending(sessions, 3)
     model = load_default_model()
     rounds: list[str] = []
 
@@ -99,10 +85,10 @@ def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
             pacer=pacer,
         )
 
-    _backlog(sessions, 3)
+    store_pending(sessions, 3)
     called = time.monotonic()
     assert nudged() == 3
-    _backlog(sessions, 2)  # stored just after the round: its nudge arrives at once
+    store_pending(sessions, 2)  # stored just after the round: its nudge arrives at once
     assert nudged() == 2
     assert turns[0] - called < 0.5, "the first nudge waited for no one"
     assert turns[1] - turns[0] >= 1.0, "the second round started before its turn"
