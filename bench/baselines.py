@@ -177,10 +177,10 @@ def round_parts(args: dict[str, Any]) -> dict[str, Any]:
             held.record(f"model:{model.version}", model.version, decisions)
         recorded = time.perf_counter()
         # As the worker does: only comments of sites with a webhook are looked up.
-        announced = {c.id for c in held.comments if c.announce}
+        with_webhook = {c.id for c in held.comments if c.announce}
         announce_decisions(
             sessions=sessions,
-            comment_ids=[d.comment_id for d in decisions if d.comment_id in announced],
+            comment_ids=[d.comment_id for d in decisions if d.comment_id in with_webhook],
         )
         announced = time.perf_counter()
         steps["claim"].append(claimed - started)

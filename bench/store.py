@@ -80,6 +80,15 @@ def wait_decided(
         time.sleep(poll)
 
 
+def last_decided_at(connection: psycopg.Connection[Any], article_id: str) -> float | None:
+    """When the last comment of `article_id` was decided, as a Unix time."""
+    row = connection.execute(
+        "SELECT extract(epoch FROM max(decided_at)) FROM comments WHERE article_id = %s",
+        (article_id,),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 def decision_latency(connection: psycopg.Connection[Any], article_id: str) -> dict[str, Any]:
     """From the insert the 202 answered for (`created_at`) to the decision (`decided_at`)."""
     row = connection.execute(
