@@ -3,6 +3,8 @@
 import hashlib
 import secrets
 import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +31,8 @@ def create_site(
     allowed_origins: list[str] | None = None,
     key: str | None = None,
 ) -> tuple[Site, str]:
-    """Create a site and return it with its key; the key itself is never stored."""
+    """Create a site with the whole of `policy` and return it with its key; the key itself
+    is never stored."""
     key = key or new_site_key()
     site = Site(
         name=name,
@@ -37,6 +40,13 @@ def create_site(
         key_prefix=key[:10],
         approve_below=policy.approve_below,
         reject_at=policy.reject_at,
+        mode=policy.mode.value,
+        label_thresholds={
+            label: {"approve_below": limit.approve_below, "reject_at": limit.reject_at}
+            for label, limit in policy.labels.items()
+        },
+        hold_words=list(policy.hold_words),
+        reject_words=list(policy.reject_words),
         allowed_origins=allowed_origins or [],
     )
     session.add(site)
@@ -52,7 +62,24 @@ def get_site_by_name(*, session: Session, name: str) -> Site | None:
     return session.scalar(select(Site).where(Site.name == name))
 
 
-def site_policy(site: Site) -> Policy:
+class PolicyColumns(Protocol):
+    """What site_policy reads: a Site, or a row of the sites table (the scoring worker)."""
+
+    @property
+    def approve_below(self) -> float: ...
+    @property
+    def reject_at(self) -> float: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def label_thresholds(self) -> Mapping[str, Mapping[str, float | None]]: ...
+    @property
+    def hold_words(self) -> Sequence[str]: ...
+    @property
+    def reject_words(self) -> Sequence[str]: ...
+
+
+def site_policy(site: PolicyColumns) -> Policy:
     """The site's whole policy: thresholds, mode, per-score overrides and word lists."""
     return Policy(
         approve_below=site.approve_below,
