@@ -117,6 +117,19 @@ def enqueue_scoring() -> bool:
     return True
 
 
+def hold_nudge_flag() -> None:
+    """A worker is taking round after round of a steady stream: what it will take anyway needs
+    no nudge. Held for NUDGE_FLAG_MS at a time, so a worker that dies holding it stops
+    suppressing nudges within a second."""
+    flags = _flag_store()
+    if flags is None:
+        return
+    try:
+        flags.set(_flag_key(), b"1", px=NUDGE_FLAG_MS)
+    except redis.RedisError:
+        log.warning("could not hold the nudge flag; the API will nudge as usual")
+
+
 def clear_nudge_flag() -> None:
     """A worker is about to claim: the next stored comment needs a nudge of its own."""
     flags = _flag_store()

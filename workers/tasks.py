@@ -81,6 +81,10 @@ STORE_RETRY = {
 
 
 _pacer: RoundPacer | None = None
+# How long one task goes on taking the rounds of a steady stream (workers.scoring.drain): long
+# enough to save most Celery messages, short enough that a one-process worker still takes its
+# other messages (the sweep, webhook deliveries) within about a second.
+LINGER_SECONDS = 1.0
 
 
 def _round_pacer() -> RoundPacer:
@@ -95,6 +99,7 @@ def score_pending() -> int:
     settings = get_settings()
     # SQLite takes one writer at a time: rounds side by side would only wait for each other.
     concurrent_writers = get_engine().dialect.name == "postgresql"
+    coalesced = nudges_coalesced()
     return drain(
         sessions=get_session_factory(),
         load_scorer=load_scorer,
@@ -103,7 +108,8 @@ def score_pending() -> int:
         rounds_in_flight=settings.scoring_rounds_in_flight if concurrent_writers else 1,
         # Without the nudge flag (embedded broker) every ingest batch sends a nudge; paced,
         # they would queue up faster than they are taken.
-        pacer=_round_pacer() if nudges_coalesced() else None,
+        pacer=_round_pacer() if coalesced else None,
+        linger_seconds=LINGER_SECONDS if coalesced else 0.0,
     )
 
 

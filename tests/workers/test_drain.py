@@ -4,13 +4,15 @@ import threading
 import time
 from collections import Counter
 
+import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import ToxicityModel, load_default_model
 from service.db import session_scope
 from service.models import AuditEvent, Comment, CommentStatus
-from tests.conftest import store_pending
+from service.queue import enqueue_scoring
+from tests.conftest import TEST_QUEUE, store_pending
 from workers.scoring import RoundPacer, drain
 
 
@@ -92,3 +94,70 @@ def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
     assert nudged() == 2
     assert turns[0] - called < 0.5, "the first nudge waited for no one"
     assert turns[1] - turns[0] >= 1.0, "the second round started before its turn"
+
+
+def test_a_steady_stream_is_taken_by_one_lingering_task(
+    pg_env: dict[str, str], sessions: sessionmaker[Session], redis_url: str
+) -> None:
+    """A site posting every 20 ms, each comment followed by the API's nudge; the worker's
+    paced rounds (every 50 ms) find a few each. Lingering, one task takes the stream, so
+    the API sends no nudge while it runs; and nothing is left pending without one."""
+    model = load_default_model()
+    broker = redis.Redis.from_url(redis_url)
+    pacer = RoundPacer(0.05)
+    comments = 30
+
+    def site() -> None:
+        for _ in range(comments):
+            store_pending(sessions, 1)
+            enqueue_scoring()  # what the API does after each commit
+            time.sleep(0.02)
+
+    def task() -> int:  # what the Celery worker does with a nudge
+        return drain(
+            sessions=sessions,
+            load_scorer=lambda: model,
+            batch_size=50,
+            lease_seconds=60,
+            pacer=pacer,
+            linger_seconds=5.0,
+        )
+
+    posting = threading.Thread(target=site, name="site")
+    posting.start()
+    tasks = decided = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if broker.rpop(TEST_QUEUE) is not None:
+            tasks += 1
+            decided += task()
+        elif not posting.is_alive():
+            break
+        else:
+            time.sleep(0.005)
+    posting.join()
+    assert decided == comments, "a comment was left pending with no nudge on its way"
+    # Without lingering each round ends its task and the next comment nudges again: ~12 here.
+    assert tasks <= 3, f"{tasks} nudges for one steady stream"
+
+
+def test_a_lingering_task_lets_go_of_the_nudge_flag_as_it_ends(
+    pg_env: dict[str, str], sessions: sessionmaker[Session], redis_url: str
+) -> None:
+    model = load_default_model()
+    broker = redis.Redis.from_url(redis_url)
+    store_pending(sessions, 3)
+    decided = drain(
+        sessions=sessions,
+        load_scorer=lambda: model,
+        batch_size=50,
+        lease_seconds=60,
+        pacer=RoundPacer(0.01),
+        linger_seconds=5.0,
+    )
+    assert decided == 3
+    # The rounds after the first held the flag; the last one cleared it, so the next comment
+    # sends its own nudge instead of waiting for the sweep.
+    store_pending(sessions, 1)
+    enqueue_scoring()
+    assert broker.llen(TEST_QUEUE) == 1
