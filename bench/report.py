@@ -231,7 +231,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                 )
             )
         drain = scale["drain"]
-        around = statistics.mean(drain["classifier_around"])
+        # Results written before the harness measured it there have the opening figure only.
+        around = statistics.mean(drain.get("classifier_around") or [classifier_rate])
         out.append(
             Figure(
                 f"{tag} backlog drain, against the run's opening classifier figure",

@@ -48,15 +48,17 @@ def export_comments(*, session: Session, site: Site, author: Author) -> Sequence
 def erase_comments(*, session: Session, site: Site, author: Author) -> int:
     """Erase every comment of the author on this site; return how many were erased."""
     now = utcnow()
+    # Locked as read (PostgreSQL; SQLite has one writer at a time anyway): a comment that a
+    # scoring round holds is waited for and erased in the state the round left it in, rather
+    # than skipped and published after the author asked for erasure.
     targets = session.execute(
-        select(Comment.id, Comment.status).where(
-            _authored_by(site, author), Comment.status != CommentStatus.ERASED
-        )
+        select(Comment.id, Comment.status)
+        .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
+        .with_for_update()
     ).all()
     erased = 0
     for comment_id, status in targets:
-        # Conditional on the status read above, so a concurrent decision is not overwritten
-        # by a stale one; a comment decided in between is simply erased on the next request.
+        # Conditional on the status read above, so that the audit event's "from" is true.
         result = session.execute(
             update(Comment)
             .where(Comment.id == comment_id, Comment.status == status)

@@ -245,7 +245,8 @@ def list_published(
 class ClaimedComment(NamedTuple):
     id: str
     body: str
-    # Rounds that have taken this comment, this one included.
+    # This round and the earlier ones that took the comment without finishing it (on SQLite,
+    # where a claim counts itself: every round that has taken it).
     attempts: int
     policy: Policy
     # The comment's site has a webhook: its decision is to be announced.
@@ -395,11 +396,10 @@ def record_decisions(
 
 # The decisions travel as one JSON document (orjson writes it in C; five arrays cost the
 # worker ~3 us per comment in psycopg's Python dumpers), joined to the comments by primary
-# key. The claim token is in each row, not a constant: as a constant PostgreSQL estimated
-# one matching comment, scanned the whole table and compared every row with every decision
-# (30-40 ms per 256 at 25,000 comments, growing with the table); as a join column it cannot,
-# and each decision is a primary-key lookup, or a hash join on a small table (seen with
-# EXPLAIN ANALYZE). A null token is a round that holds its comments by row locks: no token
+# key. The claim token, where there is one, is in each row, not a constant: as a constant
+# PostgreSQL estimated one matching comment, scanned the whole table and compared every row
+# with every decision (30-40 ms per 256 at 25,000 comments, growing with the table). A null
+# token is a round that holds its comments by row locks (the PostgreSQL path today): no token
 # to check, and its record goes in the same statement. The audit events are inserted from
 # the rows the update returned, in the same statement.
 _WRITE_DECISIONS = """

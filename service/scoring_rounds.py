@@ -16,24 +16,47 @@ a lease written into the rows (service.comments.claim_pending) and decides under
 
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import closing, contextmanager
 
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.comments import ClaimedComment, ScoredDecision, claim_pending, claimed_comments
-from service.comments import record_decisions as record_claimed
+from service.comments import (
+    ClaimedComment,
+    ScoredDecision,
+    claim_pending,
+    claimed_comments,
+    record_decisions,
+)
 from service.db import session_scope, utcnow
 
 # (actor, model_version, decisions) -> how many decisions landed
-Recorder = Callable[[str, str | None, Sequence[ScoredDecision]], int]
+Writer = Callable[[str, str | None, Sequence[ScoredDecision]], int]
 
 
-@dataclass(frozen=True)
 class OpenRound:
-    comments: list[ClaimedComment]
-    record: Recorder
+    """The comments a round took, and record() for their decisions, inside the round's block:
+    on PostgreSQL the decisions are written in the transaction that holds the comments, so a
+    record() after the block would hold nothing."""
+
+    def __init__(self, comments: list[ClaimedComment], write: Writer) -> None:
+        self.comments = comments
+        self._write = write
+        self._open = True
+
+    def record(
+        self, actor: str, model_version: str | None, decisions: Sequence[ScoredDecision]
+    ) -> int:
+        """Write the decisions; how many landed."""
+        if not self._open:
+            raise RuntimeError("a round's decisions are recorded inside its block")
+        taken = {comment.id for comment in self.comments}
+        if any(item.comment_id not in taken for item in decisions):
+            raise ValueError("a decision for a comment this round did not take")
+        return self._write(actor, model_version, decisions)
+
+    def close(self) -> None:
+        self._open = False
 
 
 @contextmanager
@@ -42,32 +65,37 @@ def open_round(
 ) -> Iterator[OpenRound]:
     """Take up to batch_size pending comments; `record` writes their decisions.
 
-    The decisions are committed when the block ends without an error. A round that ends
-    with an error, or without recording, has failed: its comments are taken again by a later
-    round, and the failure counts as an attempt for each of them.
+    On PostgreSQL the decisions are committed when the block ends without an error; on
+    SQLite record() commits them itself. A round that ends with an error, or without
+    recording, has failed: its comments are taken again by a later round, and the failure
+    counts as an attempt for each of them.
     """
     with session_scope(sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
-            yield _locked_round(
+            locked = _locked_round(
                 session=session,
                 sessions=sessions,
                 batch_size=batch_size,
                 lease_seconds=lease_seconds,
             )
+            with closing(locked):
+                yield locked
             return
         claim = claim_pending(session=session, batch_size=batch_size, lease_seconds=lease_seconds)
 
-    def record(actor: str, model_version: str | None, decisions: Sequence[ScoredDecision]) -> int:
-        with session_scope(sessions) as decided:
-            return record_claimed(
-                session=decided,
+    def write(actor: str, model_version: str | None, decisions: Sequence[ScoredDecision]) -> int:
+        with session_scope(sessions) as session:
+            return record_decisions(
+                session=session,
                 token=claim.token,
                 actor=actor,
                 model_version=model_version,
                 decisions=decisions,
             )
 
-    yield OpenRound(comments=claim.comments, record=record)
+    leased = OpenRound(claim.comments, write)
+    with closing(leased):
+        yield leased
 
 
 # The round's advisory lock is taken by the same statement, before any row is returned: while
@@ -121,8 +149,8 @@ def _locked_round(
                 _RECORD_ROUND, {"id": round_id, "ids": ids, "now": now}
             )
 
-    def decide(actor: str, model_version: str | None, decisions: Sequence[ScoredDecision]) -> int:
-        return record_claimed(
+    def write(actor: str, model_version: str | None, decisions: Sequence[ScoredDecision]) -> int:
+        return record_decisions(
             session=session,
             token=None,
             actor=actor,
@@ -131,14 +159,14 @@ def _locked_round(
             round_id=round_id,
         )
 
-    return OpenRound(comments=claimed_comments(session=session, rows=rows), record=decide)
+    return OpenRound(claimed_comments(session=session, rows=rows), write)
 
 
 # A round's record whose advisory lock can be taken belongs to a transaction that has ended
 # without deciding: its worker died or lost the database. Deleting the record and counting
 # the attempt happen together, so two sweeps never count one dead round twice; a comment in
 # several dead rounds gets one attempt for each. The update waits for a comment that a newer
-# round holds (a round's length), at most lock_timeout.
+# round holds (a round's length, well under a second), at most lock_timeout.
 _RELEASE_ABANDONED = """
 WITH abandoned AS (
     DELETE FROM scoring_rounds WHERE pg_try_advisory_xact_lock(id) RETURNING comment_ids
@@ -159,5 +187,5 @@ def release_abandoned_rounds(*, session: Session) -> int:
     if session.get_bind().dialect.name != "postgresql":
         return 0  # SQLite's leases count their attempts when the comment is claimed
     connection = session.connection()
-    connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+    connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
     return len(connection.exec_driver_sql(_RELEASE_ABANDONED).all())

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Site
-from service.policy import LabelThreshold, Mode, Policy
+from service.policy import LabelThreshold, Mode, Policy, normalise_words
 
 KEY_PREFIX = "cm_"
 
@@ -45,8 +45,8 @@ def create_site(
             label: {"approve_below": limit.approve_below, "reject_at": limit.reject_at}
             for label, limit in policy.labels.items()
         },
-        hold_words=list(policy.hold_words),
-        reject_words=list(policy.reject_words),
+        hold_words=list(normalise_words(policy.hold_words)),
+        reject_words=list(normalise_words(policy.reject_words)),
         allowed_origins=allowed_origins or [],
     )
     session.add(site)

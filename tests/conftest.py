@@ -113,7 +113,7 @@ def pg_env(
         monkeypatch.setenv(key, value)
     reset_caches()
     with db.get_engine().begin() as connection:
-        connection.execute(text("TRUNCATE audit_events, comments, sites CASCADE"))
+        connection.execute(text("TRUNCATE scoring_rounds, audit_events, comments, sites CASCADE"))
     redis.Redis.from_url(redis_url).delete(TEST_QUEUE)
     queue.clear_nudge_flag()  # a flag left by the previous test would swallow this one's nudge
     yield env

@@ -55,16 +55,17 @@ def score_round(
         hold_nudge_flag()
     else:
         clear_nudge_flag()
-    # Loaded before the round takes any comment, so that a slow first load holds no locks.
-    scorer: Scorer | None = None
-    load_error: Exception | None = None
-    try:
-        scorer = load_scorer()
-    except Exception as exc:
-        load_error = exc
     with open_round(sessions=sessions, batch_size=batch_size, lease_seconds=lease_seconds) as held:
         if not held.comments:
             return RoundResult(claimed=0, decided=0)
+        # Loaded once per process, at start-up (workers.tasks); asked again here only after a
+        # failed load, and only for a round with comments to decide.
+        scorer: Scorer | None = None
+        load_error: Exception | None = None
+        try:
+            scorer = load_scorer()
+        except Exception as exc:
+            load_error = exc
         actor, version, decisions = _decide_round(held.comments, scorer, load_error)
         decided = held.record(actor, version, decisions)
     # Only sites with a webhook: most rounds then cost no query here at all.
@@ -102,6 +103,8 @@ def _held_unscored(
     comments: Sequence[ClaimedComment], error: Exception | None
 ) -> list[ScoredDecision]:
     # A scorer that cannot score holds the batch for a human.
+    if not comments:
+        return []
     log.error(
         "scoring failed for a batch of %d comments; holding them", len(comments), exc_info=error
     )

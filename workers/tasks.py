@@ -63,6 +63,11 @@ def _load_model_once(**_: Any) -> None:
 
 
 @worker_ready.connect
+def _count_dead_rounds(**_: Any) -> None:
+    _release_abandoned_rounds()
+
+
+@worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
     port = get_settings().worker_metrics_port
     if port:
@@ -113,15 +118,29 @@ def score_pending() -> int:
     )
 
 
+def _release_abandoned_rounds() -> None:
+    """Count an attempt for the comments of rounds whose worker died. Also run when a worker
+    starts: a worker killed by a comment is restarted, and counts its own death before it
+    takes that comment again. A failure here (the store busy or down) leaves the records for
+    the next sweep and must not stop the rest of the sweep."""
+    try:
+        with session_scope() as session:
+            abandoned = release_abandoned_rounds(session=session)
+    except (OperationalError, InterfaceError):
+        log.warning(
+            "could not release abandoned scoring rounds; the next sweep will", exc_info=True
+        )
+        return
+    if abandoned:
+        log.warning("%d comments were in scoring rounds that never finished", abandoned)
+
+
 @app.task(name=SWEEP_TASK, ignore_result=True, **STORE_RETRY)
 def sweep_pending() -> int:
     """Re-send work for comments whose nudge was lost (broker restarted, worker killed), and
     count an attempt for the comments of rounds that never finished."""
     settings = get_settings()
-    with session_scope() as session:
-        abandoned = release_abandoned_rounds(session=session)
-    if abandoned:
-        log.warning("%d comments were in scoring rounds that never finished", abandoned)
+    _release_abandoned_rounds()
     with session_scope() as session:
         stale = count_stale_pending(
             session=session, older_than=timedelta(seconds=settings.sweep_min_age_seconds)

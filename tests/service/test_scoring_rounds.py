@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.authors import Author, erase_comments
 from service.comments import ScoredDecision
 from service.db import session_scope
-from service.models import AuditEvent, Comment, CommentStatus, ScoringRound
+from service.models import AuditEvent, Comment, CommentStatus, ScoringRound, Site
 from service.policy import Decision
 from service.scoring_rounds import open_round, release_abandoned_rounds
 from tests.conftest import store_pending
@@ -114,10 +115,13 @@ def test_a_comment_that_kills_every_round_goes_to_a_human(
     def one_round() -> None:
         score_round(sessions=sessions, load_scorer=Deadly, batch_size=10, lease_seconds=60)
 
-    for _ in range(MAX_ATTEMPTS):
-        with pytest.raises(WorkerDied):
-            one_round()
+    # Two deaths before a sweep count twice; then three more, one sweep each.
+    for deaths_before_sweep in (2, 1, 1, 1):
+        for _ in range(deaths_before_sweep):
+            with pytest.raises(WorkerDied):
+                one_round()
         assert _release(sessions) == 1
+    assert _attempts(sessions) == [MAX_ATTEMPTS]
     one_round()  # no scorer is asked any more: the comment is held for a person
     with session_scope(sessions) as session:
         comment = session.get(Comment, poison)
@@ -142,3 +146,51 @@ def test_a_round_that_hangs_past_its_lease_is_ended_by_the_store(
         hung.record("model:t", "t", _approve_all(ids))  # its session is gone
     with session_scope(sessions) as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+
+
+def test_erasure_waits_for_a_round_and_erases_what_it_decided(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    (comment_id,) = store_pending(sessions, 1)
+    with session_scope(sessions) as session:
+        comment = session.get(Comment, comment_id)
+        assert comment is not None
+        site = session.get(Site, comment.site_id)
+        assert site is not None
+    erased: list[int] = []
+
+    def erase() -> None:
+        with session_scope(sessions) as session:
+            reader = Author(author_name="R")
+            erased.append(erase_comments(session=session, site=site, author=reader))
+
+    with open_round(sessions=sessions, batch_size=10, lease_seconds=60) as held:
+        asking = threading.Thread(target=erase, name="erasure")
+        asking.start()
+        asking.join(timeout=0.5)
+        assert asking.is_alive(), "the erasure did not wait for the round holding the comment"
+        assert held.record("model:t", "t", _approve_all([comment_id])) == 1
+    asking.join(timeout=30)
+    assert erased == [1]
+    with session_scope(sessions) as session:
+        comment = session.get(Comment, comment_id)
+        assert comment is not None
+        assert (comment.status, comment.body) == (CommentStatus.ERASED, "")
+        steps = session.execute(
+            select(AuditEvent.from_status, AuditEvent.to_status)
+            .where(AuditEvent.comment_id == comment_id)
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [tuple(step) for step in steps] == [("pending", "approved"), ("approved", "erased")]
+
+
+def test_a_round_records_only_inside_its_block_and_only_what_it_took(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    (taken, other) = store_pending(sessions, 2)
+    with open_round(sessions=sessions, batch_size=1, lease_seconds=60) as held:
+        assert [c.id for c in held.comments] == [taken]
+        with pytest.raises(ValueError):
+            held.record("model:t", "t", _approve_all([other]))
+    with pytest.raises(RuntimeError):
+        held.record("model:t", "t", _approve_all([taken]))
