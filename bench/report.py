@@ -254,6 +254,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             figure.ratio is not None
             and figure.ratio >= DRAIN_VS_CLASSIFIER_TARGET
             and drain["all_decided"]
+            # A drain that began before it was timed is not a measurement.
+            and drain.get("pending_at_start", drain["comments"]) == drain["comments"]
         )
         out.append(figure)
         keep["drain"] = figure

@@ -442,6 +442,11 @@ class Runner:
 
         label = f"x{scale}-backlog"
         self.stack.purge_queue()
+        # The machine's speed drifts by up to 2x within minutes here (shared host): the
+        # drain is compared with the classifier measured just before and just after it, on
+        # the same machine state, as well as with the run's opening figure. Measured before
+        # the backlog is stored: in the seconds it takes, beat's sweep would start the drain.
+        classifier_before = self.classifier_alone(rounds=self.plan.classifier_rounds // 2)
         log(f"backlog x{scale}: inserting {self.plan.backlog} pending comments")
         insert_seconds = store.insert_backlog(
             database_url=self.stack.database_url,
@@ -460,11 +465,9 @@ class Runner:
         recording = None
         if self.profile and scale == 1:
             recording = profile.record(workers[0].popen.pid, self.out_dir / "profile-drain.raw", 30)
-        # The machine's speed drifts by up to 2x within minutes here (shared host): the
-        # drain is compared with the classifier measured just before and just after it, on
-        # the same machine state, as well as with the run's opening figure.
-        classifier_before = self.classifier_alone(rounds=self.plan.classifier_rounds // 2)
         log(f"backlog x{scale}: {nudges} nudges sent; timing until none is pending")
+        # Anything decided before the nudges (the sweep came first) would flatter the rate.
+        pending_at_start = store.pending_count(connection, label)
         before = self.cpu_snapshot(groups)
         started = time.perf_counter()
         started_at = time.time()
@@ -486,13 +489,14 @@ class Runner:
                 self.results.setdefault("profiles", {})["worker_drain"] = profile.summarise(
                     recording.output
                 )
-        decided = self.plan.backlog - store.pending_count(connection, label)
+        decided = pending_at_start - store.pending_count(connection, label)
         rounds = store.decision_latency(connection, label)["scoring_rounds"]
         connection.close()
         settle = self.settle(workers)
         classifier_after = self.classifier_alone(rounds=self.plan.classifier_rounds // 2)
         return {
             "comments": self.plan.backlog,
+            "pending_at_start": pending_at_start,
             "insert_seconds": insert_seconds,
             "nudges": nudges,
             "all_decided": done,
