@@ -16,6 +16,23 @@ from tests.conftest import TEST_QUEUE, store_pending
 from workers.scoring import RoundPacer, drain
 
 
+def _paced_drain(
+    sessions: sessionmaker[Session],
+    model: ToxicityModel,
+    pacer: RoundPacer,
+    linger_seconds: float = 0.0,
+) -> int:
+    """One nudge's task, as the Celery worker runs it with the nudge flag in Redis."""
+    return drain(
+        sessions=sessions,
+        load_scorer=lambda: model,
+        batch_size=50,
+        lease_seconds=60,
+        pacer=pacer,
+        linger_seconds=linger_seconds,
+    )
+
+
 def test_rounds_in_flight_decide_a_backlog_once_each(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
@@ -79,13 +96,7 @@ def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
     pacer = Recorded(1.0)
 
     def nudged() -> int:
-        return drain(
-            sessions=sessions,
-            load_scorer=lambda: model,
-            batch_size=50,
-            lease_seconds=60,
-            pacer=pacer,
-        )
+        return _paced_drain(sessions, model, pacer)
 
     store_pending(sessions, 3)
     called = time.monotonic()
@@ -114,14 +125,7 @@ def test_a_steady_stream_is_taken_by_one_lingering_task(
             time.sleep(0.02)
 
     def task() -> int:  # what the Celery worker does with a nudge
-        return drain(
-            sessions=sessions,
-            load_scorer=lambda: model,
-            batch_size=50,
-            lease_seconds=60,
-            pacer=pacer,
-            linger_seconds=5.0,
-        )
+        return _paced_drain(sessions, model, pacer, linger_seconds=5.0)
 
     posting = threading.Thread(target=site, name="site")
     posting.start()
@@ -147,15 +151,7 @@ def test_a_lingering_task_lets_go_of_the_nudge_flag_as_it_ends(
     model = load_default_model()
     broker = redis.Redis.from_url(redis_url)
     store_pending(sessions, 3)
-    decided = drain(
-        sessions=sessions,
-        load_scorer=lambda: model,
-        batch_size=50,
-        lease_seconds=60,
-        pacer=RoundPacer(0.01),
-        linger_seconds=5.0,
-    )
-    assert decided == 3
+    assert _paced_drain(sessions, model, RoundPacer(0.01), linger_seconds=5.0) == 3
     # The rounds after the first held the flag; the last one cleared it, so the next comment
     # sends its own nudge instead of waiting for the sweep.
     store_pending(sessions, 1)
