@@ -158,9 +158,8 @@ def round_parts(args: dict[str, Any]) -> dict[str, Any]:
     site in the store (the caller inserts them)."""
     from classifiers import load_default_model
     from service.db import get_session_factory
-    from service.moderation.webhooks import announce_decisions
     from service.scoring_rounds import open_round
-    from workers.scoring import _decide_all
+    from workers.scoring import _decide_all, announce_round
 
     sessions = get_session_factory()
     model = load_default_model()
@@ -176,12 +175,7 @@ def round_parts(args: dict[str, Any]) -> dict[str, Any]:
             scored = time.perf_counter()
             held.record(f"model:{model.version}", model.version, decisions)
         recorded = time.perf_counter()
-        # As the worker does: only comments of sites with a webhook are looked up.
-        with_webhook = {c.id for c in held.comments if c.announce}
-        announce_decisions(
-            sessions=sessions,
-            comment_ids=[d.comment_id for d in decisions if d.comment_id in with_webhook],
-        )
+        announce_round(sessions=sessions, comments=held.comments, decisions=decisions)
         announced = time.perf_counter()
         steps["claim"].append(claimed - started)
         steps["score"].append(scored - claimed)

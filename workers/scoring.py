@@ -68,14 +68,26 @@ def score_round(
             load_error = exc
         actor, version, decisions = _decide_round(held.comments, scorer, load_error)
         decided = held.record(actor, version, decisions)
-    # Only sites with a webhook: most rounds then cost no query here at all.
-    announced = {c.id for c in held.comments if c.announce}
-    to_announce = [d.comment_id for d in decisions if d.comment_id in announced]
-    announce_decisions(sessions=sessions, comment_ids=to_announce)
+    announce_round(sessions=sessions, comments=held.comments, decisions=decisions)
     for status, count in Counter(item.decision.status for item in decisions).items():
         DECISIONS.labels(status=status).inc(count)
     SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)
     return RoundResult(claimed=len(held.comments), decided=decided)
+
+
+def announce_round(
+    *,
+    sessions: sessionmaker[Session],
+    comments: Sequence[ClaimedComment],
+    decisions: Sequence[ScoredDecision],
+) -> None:
+    """Announce a round's decisions to webhooks: only comments of sites that have one, so most
+    rounds cost no query here at all."""
+    with_webhook = {c.id for c in comments if c.announce}
+    announce_decisions(
+        sessions=sessions,
+        comment_ids=[d.comment_id for d in decisions if d.comment_id in with_webhook],
+    )
 
 
 def _decide_round(
@@ -87,16 +99,14 @@ def _decide_round(
     decisions = [_hold(c, "scoring failed repeatedly; needs a human") for c in exhausted]
     if scorer is None:
         return "model:unavailable", None, decisions + _held_unscored(fresh, load_error)
+    actor = f"model:{scorer.version}"
     if not fresh:
-        return f"model:{scorer.version}", scorer.version, decisions
+        return actor, scorer.version, decisions
     try:
-        return (
-            f"model:{scorer.version}",
-            scorer.version,
-            decisions + _decide_all(fresh, scorer.score([c.body for c in fresh])),
-        )
+        decisions += _decide_all(fresh, scorer.score([c.body for c in fresh]))
     except Exception as exc:
-        return f"model:{scorer.version}", scorer.version, decisions + _held_unscored(fresh, exc)
+        decisions += _held_unscored(fresh, exc)
+    return actor, scorer.version, decisions
 
 
 def _held_unscored(

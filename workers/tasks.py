@@ -128,7 +128,7 @@ def _release_abandoned_rounds() -> None:
             abandoned = release_abandoned_rounds(session=session)
     except (OperationalError, InterfaceError):
         log.warning(
-            "could not release abandoned scoring rounds; the next sweep will", exc_info=True
+            "could not release abandoned scoring rounds; left to the next sweep", exc_info=True
         )
         return
     if abandoned:
