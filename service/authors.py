@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.errors import InvalidComment
-from service.models import AuditEvent, Comment, CommentStatus, Site
+from service.tables import AuditEvent, Comment, CommentStatus, Site
 
 
 @dataclass(frozen=True)

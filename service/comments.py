@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.errors import CommentNotFound, IdempotencyConflict, InvalidComment
-from service.models import AuditEvent, Comment, CommentStatus, Site, new_id
 from service.policy import Decision, Policy
 from service.sites import site_policy
+from service.tables import AuditEvent, Comment, CommentStatus, Site, new_id
 
 
 @dataclass(frozen=True)

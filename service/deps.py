@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from service.config import Settings, get_settings
 from service.db import get_session_factory
 from service.errors import InvalidCredentials, MissingCredentials, ModerationError
-from service.models import Site
 from service.ratelimit import acheck_client, acheck_site, acheck_submission
 from service.sites import cached_site_by_key, load_site_for_cache
+from service.tables import Site
 
 
 def _session() -> Iterator[Session]:

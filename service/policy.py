@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
-from service.models import CommentStatus
+from service.tables import CommentStatus
 
 PRIMARY_SCORE = "toxicity"
 

@@ -9,8 +9,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Site
 from service.policy import LabelThreshold, Mode, Policy, normalise_words
+from service.tables import Site
 
 KEY_PREFIX = "cm_"
 

@@ -29,9 +29,9 @@ from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
 from service.db import session_scope
 from service.migrate import upgrade
-from service.models import Site
 from service.policy import Policy
 from service.sites import create_site, forget_cached_sites
+from service.tables import Site
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -268,8 +268,8 @@ def make_moderator(
     password: str = "correct horse battery",
 ) -> tuple[str, str]:
     """A moderator (or admin) with an API token; returns (username, token)."""
-    from service.models import ModeratorRole
     from service.moderation.accounts import create_moderator, create_token
+    from service.tables import ModeratorRole
 
     username = f"mod-{uuid.uuid4().hex[:8]}"
     moderator = create_moderator(

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.comments import ClaimedComment, ScoredDecision
 from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
-from service.models import CommentStatus
 from service.moderation.webhooks import announce_decisions
 from service.policy import Decision, decide
 from service.queue import clear_nudge_flag, hold_nudge_flag
 from service.scoring_rounds import open_round
+from service.tables import CommentStatus
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from service import models  # noqa: F401  (registers the tables on Base.metadata)
+from service import tables  # noqa: F401  (registers the tables on Base.metadata)
 from service.config import get_settings
 from service.db import Base, make_engine
 

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
-from service.models import Moderator, ModeratorRole, ModeratorSite, ModeratorToken, Site
 from service.moderation.errors import Forbidden, ModeratorExists, ModeratorNotFound
+from service.tables import Moderator, ModeratorRole, ModeratorSite, ModeratorToken, Site
 
 TOKEN_PREFIX = "mt_"
 _hasher = PasswordHasher()

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from service.models import ModeratorRole
+from service.tables import ModeratorRole
 
 moderator_app = typer.Typer(help="Manage moderators and admins.", no_args_is_help=True)
 CLI_ACTOR = "cli"

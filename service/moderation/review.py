@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from service.config import get_settings
 from service.db import utcnow
 from service.errors import CommentNotFound
-from service.models import AuditEvent, Comment, CommentStatus, Site
 from service.moderation.accounts import Reviewer
 from service.moderation.errors import InvalidTransition, ReasonRequired
 from service.moderation.settings import get_moderation_settings
 from service.policy import margin
 from service.sites import site_policy
+from service.tables import AuditEvent, Comment, CommentStatus, Site
 
 if TYPE_CHECKING:
     from classifiers import ToxicityModel

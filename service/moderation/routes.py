@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from service.deps import SessionDep
 from service.errors import SiteNotFound
-from service.models import CommentStatus, Moderator, ModeratorRole, ModeratorSite, Site
 from service.moderation import accounts, review, site_admin
 from service.moderation.auth import CurrentAdmin, CurrentReviewer
 from service.moderation.schemas import (
@@ -40,6 +39,7 @@ from service.moderation.schemas import (
 from service.moderation.webhooks import queue_webhooks, send_deliveries
 from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
+from service.tables import CommentStatus, Moderator, ModeratorRole, ModeratorSite, Site
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no or unknown moderator credential"},

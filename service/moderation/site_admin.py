@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from service.models import Site, SiteChange
 from service.moderation.errors import InvalidPolicy
 from service.policy import LabelThreshold, Mode, Policy, normalise_words
 from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
+from service.tables import Site, SiteChange
 
 # Longest word list entry and list; a list is matched against every comment.
 MAX_WORD_CHARS = 100

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope, utcnow
-from service.models import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 from service.moderation.settings import get_moderation_settings
+from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from service.deps import SessionDep
 from service.errors import CommentNotFound, ModerationError
-from service.models import CommentStatus, Site
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
 from service.moderation.auth import (
@@ -21,6 +20,7 @@ from service.moderation.auth import (
     session_reviewer,
 )
 from service.moderation.errors import Forbidden
+from service.tables import CommentStatus, Site
 from service.web.templating import render
 
 router = APIRouter(prefix="/moderate", include_in_schema=False)

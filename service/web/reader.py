@@ -17,12 +17,12 @@ from service.comments import NewComment, get_comment, submit_comment
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, client_ip, require_json
 from service.errors import ModerationError, SiteNotFound
-from service.models import CommentStatus, Site
 from service.moderation.errors import OriginNotAllowed
 from service.queue import enqueue_scoring
 from service.ratelimit import RateLimited, check_client, check_site
 from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
+from service.tables import CommentStatus, Site
 from service.web.demo_article import article_for
 from service.web.templating import render
 

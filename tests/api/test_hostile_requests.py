@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.db import session_scope
-from service.models import Comment
+from service.tables import Comment
 from tests.conftest import make_site
 
 

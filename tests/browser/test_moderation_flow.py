@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import Comment
+from service.tables import Comment
 from tests.conftest import Process, make_moderator, make_site, wait_until
 
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import Comment, CommentStatus
+from service.tables import Comment, CommentStatus
 from tests.conftest import make_moderator, make_site
 
 PASSWORD = "correct horse battery"

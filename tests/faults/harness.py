@@ -25,9 +25,9 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from service.models import FINAL_STATUSES, AuditEvent, Comment, CommentStatus
 from service.policy import Policy
 from service.sites import create_site
+from service.tables import FINAL_STATUSES, AuditEvent, Comment, CommentStatus
 from tests.conftest import PG_ADMIN_URL, Process, free_port, moderation, start_process, wait_until
 from tests.factories import abusive_comments, benign_comments
 from tests.faults.infra import PrivateRedis

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import func, select
 
 from service.db import session_scope
-from service.models import Comment
+from service.tables import Comment
 from tests.conftest import make_site, run_async
 
 

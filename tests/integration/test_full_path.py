@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 
 from service.db import session_scope
-from service.models import AuditEvent, Comment
 from service.queue import enqueue_scoring
+from service.tables import AuditEvent, Comment
 from tests.conftest import Process, make_site, moderation, start_process
 from tests.factories import abusive_comments, benign_comments
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.app import create_app
-from service.models import Comment, CommentStatus
+from service.tables import Comment, CommentStatus
 from tests.conftest import make_moderator, make_site
 
 CALLERS = ("nobody", "site_key", "other_moderator", "moderator", "admin")

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from service.models import CommentStatus
 from service.moderation.webhooks import sign, verify
 from service.policy import LabelThreshold, Mode, Policy, decide, find_listed_word, margin
+from service.tables import CommentStatus
 
 POST = Policy(approve_below=0.5, reject_at=0.9)
 PRE = Policy(approve_below=0.5, reject_at=0.9, mode=Mode.PRE)

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from service.db import session_scope, utcnow
-from service.models import AuditEvent, Comment, WebhookDelivery
 from service.moderation.site_admin import set_webhook
 from service.moderation.webhooks import SIGNATURE_HEADER, find_orphaned_deliveries, verify
+from service.tables import AuditEvent, Comment, WebhookDelivery
 from tests.conftest import Process, make_site, wait_until
 
 

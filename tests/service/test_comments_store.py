@@ -18,8 +18,8 @@ from service.comments import (
 )
 from service.db import session_scope
 from service.errors import CommentNotFound, IdempotencyConflict
-from service.models import AuditEvent, Comment, CommentStatus
 from service.policy import Decision
+from service.tables import AuditEvent, Comment, CommentStatus
 from tests.conftest import make_site
 
 

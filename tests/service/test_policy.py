@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.models import CommentStatus
 from service.policy import Policy, decide
+from service.tables import CommentStatus
 
 POLICY = Policy(approve_below=0.5, reject_at=0.9)
 score = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.authors import Author, erase_comments
 from service.comments import ScoredDecision
 from service.db import session_scope
-from service.models import AuditEvent, Comment, CommentStatus, ScoringRound, Site
 from service.policy import Decision
 from service.scoring_rounds import open_round, release_abandoned_rounds
+from service.tables import AuditEvent, Comment, CommentStatus, ScoringRound, Site
 from tests.conftest import store_pending
 from workers.scoring import MAX_ATTEMPTS, score_round
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from service import deps, sites
 from service.db import session_scope
 from service.errors import InvalidCredentials
-from service.models import Site
+from service.tables import Site
 from tests.conftest import make_site, run_async
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import ToxicityModel, load_default_model
 from service.db import session_scope
-from service.models import AuditEvent, Comment, CommentStatus
 from service.queue import enqueue_scoring
+from service.tables import AuditEvent, Comment, CommentStatus
 from tests.conftest import TEST_QUEUE, store_pending
 from workers.scoring import RoundPacer, drain
 

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from classifiers import load_default_model
 from service.comments import NewComment, submit_comments
 from service.db import session_scope
-from service.models import Comment, CommentStatus
 from service.policy import LabelThreshold, Mode, Policy
+from service.tables import Comment, CommentStatus
 from tests.conftest import make_site
 from workers.scoring import score_round
 

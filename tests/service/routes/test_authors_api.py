@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from service.app import create_app
 from service.db import session_scope
-from service.models import AuditEvent, Comment
+from service.tables import AuditEvent, Comment
 from tests.conftest import make_site
 from tests.factories import submission
 

@@ -111,7 +111,7 @@ def test_refused_submissions_store_nothing(limited_client: TestClient) -> None:
         post(limited_client, key, addr("10.3", i), i)
     from sqlalchemy import func, select
 
-    from service.models import Comment
+    from service.tables import Comment
 
     with session_scope() as session:
         stored = session.scalar(
