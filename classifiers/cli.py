@@ -26,25 +26,17 @@ def train(
     ] = None,
     out: Annotated[Path, typer.Option(help="Where to write the model.")] = DEFAULT_MODEL_PATH,
     version: Annotated[str | None, typer.Option(help="Version string; default dated.")] = None,
-    identity_augmentation: Annotated[bool, typer.Option(help="Add identity sentences.")] = True,
+    identity_augmentation: Annotated[
+        bool, typer.Option(help="Add the generated identity and violence sentences.")
+    ] = True,
 ) -> None:
     """Train, calibrate and save a model with its card (metrics, thresholds, split)."""
     from tqdm import tqdm
 
+    from classifiers.model import LABELS
     from classifiers.training_run import run_training
 
-    steps = [
-        "read",
-        "split",
-        "features",
-        "toxicity",
-        "hate",
-        "insult",
-        "profanity",
-        "calibration",
-        "evaluate",
-        "save",
-    ]
+    steps = ["read", "split", "features", *LABELS, "calibration", "evaluate", "save"]
     with tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar:
 
         def progress(step: str) -> None:

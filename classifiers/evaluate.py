@@ -21,7 +21,7 @@ from sklearn.metrics import (
 
 from classifiers.data import LabelledComment
 from classifiers.model import LABELS, UNKNOWN, ToxicityModel
-from classifiers.train import targets_of
+from classifiers.train import binary_targets
 
 SYNTHETIC_SOURCE = "evaded"
 
@@ -56,7 +56,7 @@ class PlainTfidfBaseline:
         from sklearn.linear_model import LogisticRegression
 
         X = self.vectorizer.fit_transform([r.text for r in rows])
-        Y = targets_of(rows)
+        Y = binary_targets(rows)
         for k in range(len(LABELS)):
             known = Y[:, k] != UNKNOWN
             self.models.append(LogisticRegression(max_iter=1000).fit(X[known], Y[known, k]))
@@ -96,7 +96,7 @@ def metrics_table(
     ``ALL`` pools the real sources only; the synthetic ``evaded`` copy is reported on its own.
     """
     texts = [r.text for r in rows]
-    Y = targets_of(rows)
+    Y = binary_targets(rows)
     sources = np.asarray([r.source for r in rows])
     scores = {name: scorer(texts) for name, scorer in scorers.items()}
     out: list[LabelMetrics] = []
@@ -209,7 +209,7 @@ def write_report(
     real = np.asarray([r.source != SYNTHETIC_SOURCE for r in rows])
     rows = [r for r, keep in zip(rows, real, strict=True) if keep]
     scores = {name: P[real] for name, P in scores.items()}
-    Y = targets_of(rows)
+    Y = binary_targets(rows)
     images: list[tuple[str, str]] = []
     for k, label in enumerate(LABELS):
         known = Y[:, k] != UNKNOWN

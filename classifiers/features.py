@@ -34,6 +34,13 @@ _MAX_TOKEN_CHARS = 24
 _CACHE_LIMIT = 50_000
 # Odd 32-bit multiplier (golden ratio) to mix the left word's hash into a bigram's.
 _BIGRAM_MULT = 0x9E3779B1
+# The known-word bitmap's hash space (128 KB of bits): only tells whether a comment has any
+# word the training data had, so a few collisions do no harm.
+_KNOWN_BITS = 20
+_NO_GRAMS = np.zeros(0, dtype=np.int32)
+
+# (32-bit word hash, char n-gram indices, whether the token has a unigram feature)
+TokenFeatures = tuple[int, np.ndarray, bool]
 
 
 class CommentVectorizer(TransformerMixin, BaseEstimator):
@@ -57,16 +64,23 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
 
     # -- token level -------------------------------------------------------------------------
 
-    def _token_features(self, token: str) -> tuple[int, np.ndarray]:
-        """(32-bit word hash, char n-gram indices) of one token, cached."""
-        cache: dict[str, tuple[int, np.ndarray]] = self.__dict__.setdefault("_token_cache", {})
+    def _token_features(self, token: str) -> TokenFeatures:
+        """(32-bit word hash, char n-gram indices, has a unigram) of one token, cached."""
+        cache: dict[str, TokenFeatures] = self.__dict__.setdefault("_token_cache", {})
         hit = cache.get(token)
         if hit is not None:
             return hit
-        # Identity terms share one placeholder's features (see lexicon.IDENTITY_TERMS): no single
-        # identity can acquire its own toxic weight from data sets where it mostly appears in
-        # hateful rows. Done here, inside the cache, so it costs nothing per comment.
-        source = IDENTITY_PLACEHOLDER if self.mask_identities and token in IDENTITY_TERMS else token
+        # Identity terms (see lexicon.IDENTITY_TERMS) have no features of their own: no unigram
+        # and no character n-grams, only a shared placeholder hash that takes part in bigrams
+        # ("xxidentity are"). A placeholder *unigram* would learn the weight that the group's
+        # mentions carry in hateful data sets, and then a bare "Muslim" or "Black Lives Matter"
+        # scores like an attack; what is said about the group has to carry the score. Done
+        # here, inside the cache, so it costs nothing per comment.
+        if self.mask_identities and token in IDENTITY_TERMS:
+            result = (crc32(IDENTITY_PLACEHOLDER.encode()), _NO_GRAMS, False)
+            cache[token] = result
+            return result
+        source = token
         char_mask = (1 << self.char_bits) - 1
         # N-grams of the UTF-8 bytes (one encode per token); tokens are ASCII after
         # normalisation except for non-Latin scripts, where byte n-grams work just as well.
@@ -79,7 +93,7 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         # Sorted, so each token is a sorted run and the per-batch sort in _counts is mostly a
         # merge of runs (timsort), not a full sort.
         grams.sort()  # (a list sort: np.sort costs more than this on ~30 numbers)
-        result = (crc32(source.encode()), np.asarray(grams, dtype=np.int32))
+        result = (crc32(source.encode()), np.asarray(grams, dtype=np.int32), True)
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[token] = result
@@ -96,20 +110,14 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
 
     def count_tokens(self, docs: Sequence[Sequence[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Raw n-gram counts of already-tokenised comments, one CSR matrix per block."""
-        cache: dict[str, tuple[int, np.ndarray]] = self.__dict__.setdefault("_token_cache", {})
-        get = cache.get
-        compute = self._token_features
-        # The only per-token Python work: one cache look-up. Everything else is vectorised.
-        flat = list(chain.from_iterable(docs))
-        features = [get(token) or compute(token) for token in flat]
+        features, token_rows = self._features_of(docs)
         hashes = list(map(itemgetter(0), features))
         char_parts = list(map(itemgetter(1), features))
-        n_tokens = list(map(len, docs))
+        unigram = np.fromiter(map(itemgetter(2), features), dtype=bool, count=len(features))
         n = len(docs)
         word_mask = np.uint64((1 << self.word_bits) - 1)
-        token_rows = np.repeat(np.arange(n, dtype=np.int64), n_tokens)
         full = np.asarray(hashes, dtype=np.uint64)
-        rows, cols = [token_rows], [full & word_mask]
+        rows, cols = [token_rows[unigram]], [(full & word_mask)[unigram]]
         if self.word_bigrams and len(full) > 1:
             same_doc = token_rows[1:] == token_rows[:-1]
             bigrams = ((full[:-1] * np.uint64(_BIGRAM_MULT)) ^ full[1:]) & word_mask
@@ -125,13 +133,49 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         char = _counts(char_rows, char_cols, n, 1 << self.char_bits)
         return word, char
 
+    def _features_of(self, docs: Sequence[Sequence[str]]) -> tuple[list[TokenFeatures], np.ndarray]:
+        """Every token's cached features, flattened, and the row (document) of each."""
+        cache: dict[str, TokenFeatures] = self.__dict__.setdefault("_token_cache", {})
+        get = cache.get
+        compute = self._token_features
+        # The only per-token Python work: one cache look-up. Everything else is vectorised.
+        features = [get(token) or compute(token) for token in chain.from_iterable(docs)]
+        token_rows = np.repeat(np.arange(len(docs), dtype=np.int64), list(map(len, docs)))
+        return features, token_rows
+
+    def known_word_counts(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        """How many tokens of each comment occurred in at least two training comments."""
+        known = self.__dict__.get("known_words_")
+        if known is None:  # a model trained before the bitmap existed: every word counts
+            return np.asarray(list(map(len, docs)), dtype=np.int64)
+        features, token_rows = self._features_of(docs)
+        bits = np.asarray(list(map(itemgetter(0), features)), dtype=np.uint64) & np.uint64(
+            (1 << _KNOWN_BITS) - 1
+        )
+        hit = (
+            known[(bits >> np.uint64(3)).astype(np.int64)] >> (bits & np.uint64(7)).astype(np.uint8)
+        ) & 1
+        return np.bincount(token_rows, weights=hit, minlength=len(docs)).astype(np.int64)
+
     # -- sklearn API -------------------------------------------------------------------------
 
     def fit(self, texts: Sequence[str], y: Any = None) -> CommentVectorizer:
-        word, char = self.count_tokens([tokenize(t) for t in texts])
+        docs = [tokenize(t) for t in texts]
+        word, char = self.count_tokens(docs)
         self.word_idf_ = _idf(word)
         self.char_idf_ = _idf(char)
+        self.known_words_ = self._known_words(docs)
         return self
+
+    def _known_words(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        features, token_rows = self._features_of(docs)
+        bits = np.asarray(list(map(itemgetter(0), features)), dtype=np.int64) & (
+            (1 << _KNOWN_BITS) - 1
+        )
+        # Document frequency per word: one (document, word) pair counted once.
+        pairs = np.unique(token_rows * (1 << _KNOWN_BITS) + bits)
+        df = np.bincount(pairs % (1 << _KNOWN_BITS), minlength=1 << _KNOWN_BITS)
+        return np.packbits(df >= 2, bitorder="little")
 
     def transform_tokens(
         self, docs: Sequence[Sequence[str]]

@@ -11,8 +11,10 @@ memorising these.
 
 from __future__ import annotations
 
-from classifiers.data import LabelledComment, profanity_target
+from classifiers.data import LabelledComment, written_row
 from classifiers.model import UNKNOWN
+
+SOURCE = "identity_templates"
 
 # (adjective form, plural/group form)
 TRAIN_IDENTITIES: tuple[tuple[str, str], ...] = (
@@ -86,19 +88,46 @@ NEUTRAL_TEMPLATES: tuple[str, ...] = (
     "Both {group} and their neighbours lost loved ones in the war.",
 )
 
-# Abuse that happens to name an identity: the abuse must carry the score.
-# (template, hate, insult)
-ABUSIVE_TEMPLATES: tuple[tuple[str, int, int], ...] = (
-    ("{Group} are vermin and should be wiped out.", 1, UNKNOWN),
-    ("All {group} are filthy animals, send them back.", 1, UNKNOWN),
-    ("I hate {group}, they are disgusting parasites.", 1, UNKNOWN),
-    ("{Group} are subhuman trash and do not belong here.", 1, UNKNOWN),
-    ("Get rid of every last one of the {group}, they are a disease.", 1, UNKNOWN),
-    ("You are a stupid {adj} idiot, shut up.", UNKNOWN, 1),
-    ("Shut up you worthless {adj} moron.", UNKNOWN, 1),
-    ("You are a pathetic loser and your opinion is garbage.", 0, 1),
-    ("Nobody wants to hear from a dumb {adj} clown like you.", UNKNOWN, 1),
-    ("What an idiot, you clearly cannot read.", 0, 1),
+# Counter-speech and negation: the group's name next to hateful words, said by someone who
+# rejects them. Without these, "I would never hate {group}" scores like the hate it denies.
+COUNTER_TEMPLATES: tuple[str, ...] = (
+    "People who call {group} vermin should be ashamed of themselves.",
+    "It is disgusting that anyone still says {group} are animals.",
+    "I will never accept hatred of {group} in this town.",
+    "Nobody should be attacked for being {adj}.",
+    "Claiming that {group} are criminals is simply false.",
+    "There is no excuse for the abuse {group} get online.",
+    "I don't hate {group}, I hate the bigots who target them.",
+    "Saying {group} should leave is racist and wrong.",
+)
+
+# Abuse that names an identity: the abuse must carry the score.
+# (template, identity_attack, insult, severe_toxicity)
+ABUSIVE_TEMPLATES: tuple[tuple[str, float, float, float], ...] = (
+    ("{Group} are vermin and should be wiped out.", 1, UNKNOWN, 1),
+    ("All {group} are filthy animals, send them back.", 1, UNKNOWN, 1),
+    ("I hate {group}, they are disgusting parasites.", 1, UNKNOWN, 1),
+    ("{Group} are subhuman trash and do not belong here.", 1, UNKNOWN, 1),
+    ("Get rid of every last one of the {group}, they are a disease.", 1, UNKNOWN, 1),
+    ("{Group} are rats, every single one of them.", 1, UNKNOWN, 1),
+    ("{Group} are cockroaches spreading through our cities.", 1, UNKNOWN, 1),
+    ("{Group} are a cancer on this country.", 1, UNKNOWN, 1),
+    ("{Group} are leeches living off the rest of us.", 1, UNKNOWN, 1),
+    ("{Group} are savages, nothing more.", 1, UNKNOWN, 1),
+    # Implicit derogation: no insult word, still an attack on who people are.
+    ("{Group} run the banks and pull the strings.", 1, UNKNOWN, UNKNOWN),
+    ("{Group} are taking over and ruining everything.", 1, UNKNOWN, UNKNOWN),
+    ("You can never trust {group}, it is in their nature.", 1, UNKNOWN, UNKNOWN),
+    ("{Group} are all criminals and liars.", 1, UNKNOWN, UNKNOWN),
+    ("{Group} are too stupid to run their own lives.", 1, UNKNOWN, UNKNOWN),
+    ("{Group} should not be allowed to hold any office.", 1, UNKNOWN, UNKNOWN),
+    ("This country was better before the {group} came.", 1, UNKNOWN, UNKNOWN),
+    # Insults that happen to name an identity: toxic, not severe.
+    ("You are a stupid {adj} idiot, shut up.", UNKNOWN, 1, 0),
+    ("Shut up you worthless {adj} moron.", UNKNOWN, 1, 0),
+    ("You are a pathetic loser and your opinion is garbage.", 0, 1, 0),
+    ("Nobody wants to hear from a dumb {adj} clown like you.", UNKNOWN, 1, 0),
+    ("What an idiot, you clearly cannot read.", 0, 1, 0),
 )
 
 
@@ -115,18 +144,24 @@ def _fill(template: str, adj: str, group: str) -> str:
 def identity_comments() -> list[LabelledComment]:
     rows: list[LabelledComment] = []
     seen: set[str] = set()
+    civil = {"toxicity": 0.0, "severe_toxicity": 0.0, "identity_attack": 0.0, "insult": 0.0}
+
+    def add(text: str, **values: float) -> None:
+        if text not in seen:
+            seen.add(text)
+            rows.append(written_row(text, SOURCE, **values))
+
     for adj, group in TRAIN_IDENTITIES:
         for template in NEUTRAL_TEMPLATES:
-            text = _fill(template, adj, group)
-            rows.append(LabelledComment(text, "identity_templates", (0, 0, 0, 0)))
-        for template, hate, insult in ABUSIVE_TEMPLATES:
-            text = _fill(template, adj, group)
-            if text in seen:
-                continue
-            seen.add(text)
-            rows.append(
-                LabelledComment(
-                    text, "identity_templates", (1, hate, insult, profanity_target(text))
-                )
+            add(_fill(template, adj, group), **civil, threat=0.0)
+        for template in COUNTER_TEMPLATES:
+            add(_fill(template, adj, group), **civil)
+        for template, identity_attack, insult, severe in ABUSIVE_TEMPLATES:
+            add(
+                _fill(template, adj, group),
+                toxicity=1.0,
+                identity_attack=identity_attack,
+                insult=insult,
+                severe_toxicity=severe,
             )
     return rows

@@ -6,7 +6,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,13 +14,70 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from classifiers.features import CommentVectorizer
+from classifiers.language import LanguageGuess, detect_language
 from classifiers.normalize import tokenize, tokenize_with_spans
 
-LABELS: tuple[str, ...] = ("toxicity", "hate", "insult", "profanity")
+# Perspective API's production attributes, so that its clients and a site's policy speak of the
+# same scores. Toxicity first: it is the score a comment is ranked by.
+LABELS: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "identity_attack",
+    "insult",
+    "profanity",
+    "threat",
+)
+# Older names still accepted where a label is read (stored scores, site policies, CLI options)
+# for one release.
+LABEL_ALIASES: dict[str, str] = {"hate": "identity_attack"}
 
 # Targets use -1 for "this data set says nothing about this label"; such rows are left out of
-# that label's fit, calibration and metrics instead of being counted as negatives.
+# that label's fit, calibration and metrics instead of being counted as negatives. Other
+# targets are in [0, 1]: 0/1, or the share of annotators who said so.
 UNKNOWN = -1
+
+
+def canonical_label(name: str) -> str:
+    """A label's current name (``hate`` -> ``identity_attack``); unknown names unchanged."""
+    return LABEL_ALIASES.get(name, name)
+
+
+def known_rows(targets: np.ndarray) -> np.ndarray:
+    return np.asarray(targets >= 0)
+
+
+def binary(targets: np.ndarray) -> np.ndarray:
+    """Soft targets as metrics count them: >= 0.5 positive (unknown rows must be masked out)."""
+    return (np.asarray(targets) >= 0.5).astype(np.int8)
+
+
+def soft_parts(
+    y: np.ndarray, positive_weight: np.ndarray, negative_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A soft target p as two weighted rows: positive with weight p, negative with 1 - p.
+
+    Returns (row index into y, class, weight); rows with zero weight are dropped. For 0/1
+    targets this is exactly the row itself with its weight.
+    """
+    pos = np.flatnonzero(y > 0)
+    neg = np.flatnonzero(y < 1)
+    index = np.concatenate([pos, neg])
+    cls = np.concatenate([np.ones(len(pos), np.int8), np.zeros(len(neg), np.int8)])
+    weight = np.concatenate([positive_weight[pos] * y[pos], negative_weight[neg] * (1 - y[neg])])
+    keep = weight > 0
+    return index[keep], cls[keep], weight[keep]
+
+
+class Assessment(NamedTuple):
+    """What the model can say of one comment: scores, language, and how much of it it knows.
+
+    (A tuple, not a dataclass: a worker builds one per comment.)
+    """
+
+    scores: dict[str, float]
+    language: LanguageGuess
+    known_words: int  # tokens that occurred in at least two training comments
+    words: int  # tokens after normalisation
 
 
 @dataclass(frozen=True)
@@ -38,6 +95,23 @@ def _nb_ratios(X: sp.csr_matrix, y: np.ndarray, weights: np.ndarray) -> np.ndarr
     pos = np.asarray(X[y == 1].T @ weights[y == 1]).ravel() + 1.0
     neg = np.asarray(X[y == 0].T @ weights[y == 0]).ravel() + 1.0
     return np.abs(np.log((pos / pos.sum()) / (neg / neg.sum())))
+
+
+def _part_weights(
+    sample_weight: np.ndarray | tuple[np.ndarray, np.ndarray] | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    if sample_weight is None:
+        ones = np.ones(shape)
+        return ones, ones
+    if isinstance(sample_weight, tuple):
+        positive, negative = (np.asarray(w, dtype=np.float64) for w in sample_weight)
+    else:
+        positive = negative = np.asarray(sample_weight, dtype=np.float64)
+    if positive.ndim == 1:
+        positive = np.repeat(positive[:, None], shape[1], axis=1)
+    if negative.ndim == 1:
+        negative = np.repeat(negative[:, None], shape[1], axis=1)
+    return positive, negative
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -64,6 +138,7 @@ class ToxicityModel(BaseEstimator):
         char_bits: int = 18,
         char_ngrams: tuple[int, int] = (2, 5),
         mask_identities: bool = True,
+        languages: tuple[str, ...] = ("en",),
         version: str = "untrained",
     ) -> None:
         self.labels = labels
@@ -74,9 +149,12 @@ class ToxicityModel(BaseEstimator):
         self.char_bits = char_bits
         self.char_ngrams = char_ngrams
         self.mask_identities = mask_identities
+        self.languages = languages
         self.version = version
 
     card: dict[str, Any]
+    # Models saved before languages were a parameter read English.
+    languages: tuple[str, ...] = ("en",)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -84,15 +162,20 @@ class ToxicityModel(BaseEstimator):
         self,
         texts: Sequence[str],
         targets: np.ndarray,
-        sample_weight: np.ndarray | None = None,
+        sample_weight: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
         progress: Any = None,
     ) -> ToxicityModel:
-        targets = np.asarray(targets)
+        """Learn the features and one head per label.
+
+        ``targets`` (n, labels): -1 unknown, else a value in [0, 1]; a soft target p counts as
+        a positive with weight p and a negative with weight 1 - p. ``sample_weight``: one
+        array, (n,) or (n, labels), for both parts, or a (positive, negative) pair of
+        (n, labels) arrays (class-balanced weights for soft targets need the two).
+        """
+        targets = np.asarray(targets, dtype=np.float64)
         if targets.shape != (len(texts), len(self.labels)):
             raise ValueError(f"targets must have shape ({len(texts)}, {len(self.labels)})")
-        weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight)
-        if weights.ndim == 1:
-            weights = np.repeat(weights[:, None], len(self.labels), axis=1)
+        positive_weight, negative_weight = _part_weights(sample_weight, targets.shape)
         self.vectorizer_ = CommentVectorizer(
             word_bits=self.word_bits,
             char_bits=self.char_bits,
@@ -105,12 +188,14 @@ class ToxicityModel(BaseEstimator):
         Cs = self.C if isinstance(self.C, tuple) else (self.C,) * len(self.labels)
         coefs, intercepts = [], []
         for k, label in enumerate(self.labels):
-            known = targets[:, k] != UNKNOWN
-            y = targets[known, k]
+            known = np.flatnonzero(known_rows(targets[:, k]))
+            rows, y, w = soft_parts(
+                targets[known, k], positive_weight[known, k], negative_weight[known, k]
+            )
             if len(np.unique(y)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples")
             # liblinear: deterministic, single-threaded and quick on sparse high-dim text.
-            Xk, w = X[known], weights[known, k]
+            Xk = X[known[rows]]
             scale = _nb_ratios(Xk, y, w) if self.nb_scaling else None
             if scale is not None:
                 Xk = Xk @ sp.diags(scale)
@@ -139,16 +224,18 @@ class ToxicityModel(BaseEstimator):
         vector per label and ``explain`` stays exact.
         """
         raw = self._raw_decision(texts)
-        targets = np.asarray(targets)
+        targets = np.asarray(targets, dtype=np.float64)
         n = len(self.labels)
         calibration = np.hstack([np.eye(n), np.zeros((n, 1))])
         for k, label in enumerate(self.labels):
-            known = targets[:, k] != UNKNOWN
-            if len(np.unique(targets[known, k])) < 2:
+            known = np.flatnonzero(known_rows(targets[:, k]))
+            ones = np.ones(len(known))
+            rows, y, w = soft_parts(targets[known, k], ones, ones)
+            if len(np.unique(y)) < 2:
                 continue  # nothing to calibrate against (tiny custom data): keep raw output
             inputs = list(range(n)) if label in self.stack_labels else [k]
             platt = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
-            platt.fit(raw[np.ix_(known, inputs)], targets[known, k])
+            platt.fit(raw[np.ix_(known[rows], inputs)], y, sample_weight=w)
             calibration[k] = 0.0
             calibration[k, inputs] = platt.coef_[0]
             calibration[k, n] = platt.intercept_[0]
@@ -181,7 +268,10 @@ class ToxicityModel(BaseEstimator):
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated logits, shape ``(len(texts), len(labels))``."""
-        word, char = self.vectorizer_.transform_tokens([tokenize(t) for t in texts])
+        return self._logits([tokenize(t) for t in texts])
+
+    def _logits(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        word, char = self.vectorizer_.transform_tokens(docs)
         weights, bias = self._effective()
         n_word = word.shape[1]
         z = (word @ weights[:n_word]) + (char @ weights[n_word:]) + bias
@@ -204,6 +294,33 @@ class ToxicityModel(BaseEstimator):
         labels = self.labels
         return [dict(zip(labels, map(float, row), strict=True)) for row in matrix]
 
+    def assess(self, texts: Sequence[str]) -> list[Assessment]:
+        """Scores, detected language and known-word count of each comment (what a worker
+        needs to decide), tokenising each comment once."""
+        if isinstance(texts, str):
+            raise TypeError("assess takes a sequence of comments, not one string")
+        if len(texts) == 0:
+            return []
+        docs = [tokenize(t) for t in texts]
+        matrix = _sigmoid(self._logits(docs))
+        known = self.vectorizer_.known_word_counts(docs).tolist()
+        labels = self.labels
+        return [
+            Assessment(
+                dict(zip(labels, map(float, row), strict=True)),
+                detect_language(text),
+                n_known,
+                len(doc),
+            )
+            for text, doc, row, n_known in zip(texts, docs, matrix, known, strict=True)
+        ]
+
+    def label_index(self, label: str) -> int:
+        """Position of ``label`` (or of the label it is an alias of) in ``labels``."""
+        if label in self.labels:
+            return self.labels.index(label)
+        return self.labels.index(canonical_label(label))
+
     # -- explanation -------------------------------------------------------------------------
 
     def explain(self, text: str, label: str = "toxicity", top_k: int = 8) -> list[Contribution]:
@@ -214,7 +331,7 @@ class ToxicityModel(BaseEstimator):
         produced it; a token's weight is credited to the original chunk it came from.
         Weights plus ``explain_intercept(label)`` sum to the calibrated logit.
         """
-        k = self.labels.index(label)
+        k = self.label_index(label)
         spans = tokenize_with_spans(text)
         tokens = [t for t, _, _ in spans]
         word, char = self.vectorizer_.transform_tokens([tokens])
@@ -227,22 +344,27 @@ class ToxicityModel(BaseEstimator):
         word_count: dict[int, float] = defaultdict(float)
         char_count: dict[int, float] = defaultdict(float)
         per_token = [vec._token_features(t) for t in tokens]
-        unigrams = [vec.word_index(h) for h, _ in per_token]
+        # None: an identity term, which has no unigram of its own (features.py says why).
+        unigrams = [vec.word_index(h) if has_unigram else None for h, _, has_unigram in per_token]
         bigrams = (
-            [vec.bigram_index(a, b) for (a, _), (b, _) in itertools.pairwise(per_token)]
+            [vec.bigram_index(a[0], b[0]) for a, b in itertools.pairwise(per_token)]
             if vec.word_bigrams
             else []
         )
-        per_token_features = [(u, chars) for u, (_, chars) in zip(unigrams, per_token, strict=True)]
+        per_token_features = [
+            (u, chars) for u, (_, chars, _) in zip(unigrams, per_token, strict=True)
+        ]
         for uni, chars in per_token_features:
-            word_count[uni] += 1
+            if uni is not None:
+                word_count[uni] += 1
             for c in chars.tolist():
                 char_count[c] += 1
         for b in bigrams:
             word_count[b] += 1
         token_weight = np.zeros(len(tokens))
         for i, (uni, chars) in enumerate(per_token_features):
-            token_weight[i] += word_value[uni] * weights[uni] / word_count[uni]
+            if uni is not None:
+                token_weight[i] += word_value[uni] * weights[uni] / word_count[uni]
             for c in chars.tolist():
                 token_weight[i] += char_value[c] * weights[n_word + c] / char_count[c]
         for i, b in enumerate(bigrams):
@@ -256,7 +378,7 @@ class ToxicityModel(BaseEstimator):
         return [Contribution(text[s:e], s, e, w) for (s, e), w in ranked]
 
     def explain_intercept(self, label: str = "toxicity") -> float:
-        k = self.labels.index(label)
+        k = self.label_index(label)
         return float(self._effective()[1][k])
 
     # Derived arrays are rebuilt after loading; only learned state goes into the file.

@@ -65,6 +65,23 @@ _REPAIR_BY_SQUEEZED = {_REPEAT2_RE.sub(r"\1", w): w for w in sorted(REPAIR_WORDS
 
 URL_TOKEN = "xxurl"
 
+# Chat abbreviations spelled out, so the model reads them as the words it learned: "kys" is
+# "kill yourself" (self-harm incitement, which the training data spells out far more often
+# than it abbreviates), "u r a moron" is "you are a moron".
+_EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "kys": ("kill", "yourself"),
+    "stfu": ("shut", "the", "fuck", "up"),
+    "gtfo": ("get", "the", "fuck", "out"),
+    "foad": ("fuck", "off", "and", "die"),
+    "u": ("you",),
+    "ur": ("your",),
+    "r": ("are",),
+    "ppl": ("people",),
+}
+# Spaced-out letters are joined when they spell one of these, or when there are four or more
+# ("i d i o t"); three that spell nothing ("u r a") are words of their own.
+_JOINABLE = REPAIR_WORDS | frozenset(_EXPANSIONS)
+
 
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
@@ -129,8 +146,14 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     if hit is None:
         if len(_CHUNK_CACHE) >= _CHUNK_CACHE_LIMIT:
             _CHUNK_CACHE.clear()
-        hit = _CHUNK_CACHE[chunk] = _normalize_chunk(chunk)
+        hit = _CHUNK_CACHE[chunk] = _expand(_normalize_chunk(chunk))
     return hit
+
+
+def _expand(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    if not any(t in _EXPANSIONS for t in tokens):
+        return tokens
+    return tuple(chain.from_iterable(_EXPANSIONS.get(t, (t,)) for t in tokens))
 
 
 def _normalize_chunk(chunk: str) -> tuple[str, ...]:
@@ -191,7 +214,7 @@ def _merge_spaced(chunks: list[str]) -> list[tuple[int, int]]:
             j = i
             while j < n and _SINGLE_RE.match(chunks[j]):
                 j += 1
-            if j - i >= 3:
+            if j - i >= 4 or (j - i == 3 and _spells_a_word(chunks[i:j])):
                 groups.append((i, j))
             else:
                 groups.extend((k, k + 1) for k in range(i, j))
@@ -200,6 +223,10 @@ def _merge_spaced(chunks: list[str]) -> list[tuple[int, int]]:
             groups.append((i, i + 1))
             i += 1
     return groups
+
+
+def _spells_a_word(chunks: list[str]) -> bool:
+    return any(t in _JOINABLE for t in _normalize_chunk("".join(chunks)))
 
 
 _SINGLE = r"[A-Za-z0-9@$*!][.,!?;:]*"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +21,52 @@ from classifiers.data import (
     split_of,
 )
 from classifiers.identity import identity_comments
-from classifiers.model import LABELS, UNKNOWN, ToxicityModel
+from classifiers.model import LABELS, ToxicityModel, binary, known_rows
+from classifiers.violence import violence_comments
 
 # Chosen on the calibration split (log-loss of each label; see docs/classifier.md).
-DEFAULT_C: tuple[float, ...] = (4.0, 4.0, 4.0, 4.0)
+DEFAULT_C: tuple[float, ...] = (4.0,) * len(LABELS)
+GENERATED_SOURCES = ("identity_templates", "violence_templates")
 
 
 def targets_of(rows: Sequence[LabelledComment]) -> np.ndarray:
-    return np.asarray([r.targets for r in rows], dtype=np.int8).reshape(len(rows), len(LABELS))
+    """Soft targets (n, labels): -1 unknown, else in [0, 1]."""
+    return np.asarray([r.targets for r in rows], dtype=np.float64).reshape(len(rows), len(LABELS))
+
+
+def binary_targets(rows: Sequence[LabelledComment]) -> np.ndarray:
+    """Targets as metrics count them: -1 unknown, else 1 when >= 0.5."""
+    soft = targets_of(rows)
+    return np.where(known_rows(soft), binary(soft), -1).astype(np.int8)
 
 
 def balanced_weights(
-    rows: Sequence[LabelledComment], power: float = 1.0, equal_sources: bool = False
-) -> np.ndarray:
-    """Per label, weight each source's positives and negatives to equal total mass.
+    rows: Sequence[LabelledComment], power: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per label, weight each source's positive and negative mass to equal totals.
 
     The sources differ wildly in base rate (Davidson is 80% offensive, Stormfront 11% hate), so
     an unweighted model learns "looks like a tweet from Davidson" as toxic. Balancing inside
     each source removes that shortcut; a source keeps a total weight equal to its size, and
     Platt scaling afterwards restores honest probabilities. ``power`` < 1 balances partly.
+    With soft targets a row's mass is split (p positive, 1 - p negative), so the weights come
+    as a (positive, negative) pair for :meth:`ToxicityModel.fit`.
     """
     targets = targets_of(rows)
     sources = np.asarray([r.source for r in rows])
-    weights = np.zeros(targets.shape, dtype=np.float64)
+    positive = np.zeros(targets.shape, dtype=np.float64)
+    negative = np.zeros(targets.shape, dtype=np.float64)
     for k in range(len(LABELS)):
         for source in np.unique(sources):
-            in_source = (sources == source) & (targets[:, k] != UNKNOWN)
-            n = int(in_source.sum())
-            for cls in (0, 1):
-                cell = in_source & (targets[:, k] == cls)
-                if cell.any():
-                    total = len(rows) / len(np.unique(sources)) if equal_sources else n
-                    weights[cell, k] = (total / (2.0 * cell.sum())) ** power
-    return weights
+            in_source = (sources == source) & known_rows(targets[:, k])
+            n = float(in_source.sum())
+            p = targets[in_source, k]
+            pos_mass, neg_mass = float(p.sum()), float((1 - p).sum())
+            if pos_mass > 0:
+                positive[in_source, k] = (n / (2.0 * pos_mass)) ** power
+            if neg_mass > 0:
+                negative[in_source, k] = (n / (2.0 * neg_mass)) ** power
+    return positive, negative
 
 
 def split_rows(rows: Sequence[LabelledComment]) -> dict[str, list[LabelledComment]]:
@@ -74,7 +87,12 @@ def load_training_rows(inputs: Sequence[Path], data_dir: Path) -> list[LabelledC
 
 def default_version(today: dt.date | None = None, build: int = 1) -> str:
     today = today or dt.date.today()
-    return f"tfidf-lr-{today:%Y.%m.%d}-{build}"
+    return f"news-lr-{today:%Y.%m.%d}-{build}"
+
+
+def generated_rows() -> list[LabelledComment]:
+    """The sentences written for this project (identity mentions, violence): train split only."""
+    return identity_comments() + violence_comments()
 
 
 def fit_model(
@@ -83,23 +101,31 @@ def fit_model(
     *,
     version: str,
     C: tuple[float, ...] = DEFAULT_C,
-    augment_identities: bool = True,
-    identity_weight: float = 3.0,
+    augment: bool = True,
+    generated_weight: float = 3.0,
+    source_weights: Mapping[str, float] | None = None,
     word_bits: int = 18,
     char_bits: int = 18,
     mask_identities: bool = True,
     char_ngrams: tuple[int, int] = (3, 5),
     balance_power: float = 1.0,
-    equal_sources: bool = False,
     nb_scaling: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> ToxicityModel:
-    rows = list(train) + (identity_comments() if augment_identities else [])
-    weights = balanced_weights(rows, balance_power, equal_sources)
-    # The generated sentences are few next to ~47k real rows; upweighting them is what moves
-    # the identity words' own weights towards zero (see the bias report in the card).
-    generated = np.asarray([r.source == "identity_templates" for r in rows])
-    weights[generated] *= identity_weight
+    """Fit on ``train`` (+ the generated sentences), calibrate on ``calibration``.
+
+    ``source_weights`` multiply a source's balanced weights (a site's own decisions, say);
+    generated sentences get ``generated_weight``: they are few next to ~60k real rows, and
+    upweighting them is what moves identity words' and violent words' own weights to zero.
+    """
+    rows = list(train) + (generated_rows() if augment else [])
+    positive, negative = balanced_weights(rows, balance_power)
+    factors = dict.fromkeys(GENERATED_SOURCES, generated_weight) | dict(source_weights or {})
+    sources = np.asarray([r.source for r in rows])
+    for source, factor in factors.items():
+        chosen = sources == source
+        positive[chosen] *= factor
+        negative[chosen] *= factor
     model = ToxicityModel(
         C=C,
         word_bits=word_bits,
@@ -109,7 +135,12 @@ def fit_model(
         nb_scaling=nb_scaling,
         version=version,
     )
-    model.fit([r.text for r in rows], targets_of(rows), sample_weight=weights, progress=progress)
+    model.fit(
+        [r.text for r in rows],
+        targets_of(rows),
+        sample_weight=(positive, negative),
+        progress=progress,
+    )
     if progress is not None:
         progress("calibration")
     model.calibrate([r.text for r in calibration], targets_of(calibration))
@@ -144,14 +175,17 @@ def base_card(model: ToxicityModel, splits: dict[str, list[LabelledComment]]) ->
             "C": list(model.C) if isinstance(model.C, tuple) else model.C,
             "nb_scaling": model.nb_scaling,
             "sample_weighting": "per source and label, positives and negatives balanced",
-            "identity_augmentation": "classifiers/identity.py generated sentences (train only)",
+            "augmentation": "classifiers/identity.py and classifiers/violence.py generated "
+            "sentences (train split only)",
         },
+        "languages": list(model.languages),
         "training_data": {
             "sources": {
                 "davidson": "Davidson et al. 2017, labeled_data.csv (MIT)",
                 "olid": "OLID v1.0 training set, Zampieri et al. 2019 (CC BY 4.0)",
                 "hateval": "SemEval-2019 Task 5 English, TweetEval train+val (research use)",
                 "stormfront": "de Gibert et al. 2018 (CC BY-SA 3.0 ES)",
+                "civil_spans": "Civil Comments toxic spans, Pavlopoulos et al. 2022 (CC0)",
             },
             "mapping": (data.__doc__ or "").strip(),
             "split": describe_split(splits),

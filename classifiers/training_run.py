@@ -30,11 +30,11 @@ from classifiers.model import LABELS, UNKNOWN, ToxicityModel
 from classifiers.persist import load_model, save_model
 from classifiers.train import (
     base_card,
+    binary_targets,
     default_version,
     fit_model,
     load_training_rows,
     split_rows,
-    targets_of,
 )
 
 BIAS_THRESHOLD = 0.5
@@ -48,7 +48,7 @@ def held_out_summary(model: ToxicityModel, rows: Sequence[LabelledComment]) -> d
     """Metrics, thresholds, calibration and bias figures recorded in the card."""
     table, scores = metrics_table({model.version: model.score_matrix}, rows)
     P = scores[model.version]
-    Y = targets_of(rows)
+    Y = binary_targets(rows)
     per_label: dict[str, Any] = {}
     for k, label in enumerate(LABELS):
         known = Y[:, k] != UNKNOWN
@@ -96,7 +96,7 @@ def run_training(
         splits["train"],
         splits["calibration"],
         version=version or default_version(),
-        augment_identities=identity_augmentation,
+        augment=identity_augmentation,
         progress=progress,
     )
     summary = held_out_summary(model, splits["validation"])
@@ -160,7 +160,7 @@ def run_evaluation(
             notes.append("alt-profanity-check not installed: baseline skipped")
     table, scores = metrics_table(scorers, rows)
     bias = format_bias_table(identity_bias(model, BIAS_THRESHOLD), BIAS_THRESHOLD)
-    Y = targets_of(rows)
+    Y = binary_targets(rows)
     real = np.asarray([r.source != SYNTHETIC_SOURCE for r in rows])
     calib_lines = []
     for k, label in enumerate(LABELS):

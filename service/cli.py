@@ -94,15 +94,17 @@ def site_add(
         list[str] | None, typer.Option(help="browser origin allowed to read comments")
     ] = None,
     approve_below: Annotated[float | None, typer.Option(help="approve below this score")] = None,
-    reject_at: Annotated[float | None, typer.Option(help="reject at this toxicity")] = None,
+    reject_at: Annotated[
+        float | None, typer.Option(help="reject at this score, for scores without a default")
+    ] = None,
 ) -> None:
     """Add a site and print its key (shown once; only a hash is stored)."""
     from service.db import session_scope
-    from service.policy import Policy
+    from service.policy import default_policy
     from service.sites import create_site, get_site_by_name
 
     settings = get_settings()
-    policy = Policy(
+    policy = default_policy(
         approve_below=settings.default_approve_below if approve_below is None else approve_below,
         reject_at=settings.default_reject_at if reject_at is None else reject_at,
     )

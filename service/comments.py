@@ -335,6 +335,7 @@ class ScoredDecision(NamedTuple):
     comment_id: str
     decision: Decision
     scores: dict[str, float] | None
+    language: str | None = None
 
 
 def record_decisions(
@@ -405,11 +406,13 @@ def record_decisions(
 _WRITE_DECISIONS = """
 WITH decided AS (
     SELECT * FROM json_to_recordset(%(decisions)s::json)
-        AS d(id varchar, status varchar, reason varchar, scores json, token varchar)
+        AS d(id varchar, status varchar, reason varchar, scores json, language varchar,
+             token varchar)
 ), written AS (
     UPDATE comments AS c
     SET status = decided.status, decision_reason = decided.reason,
-        scores = decided.scores, model_version = %(model_version)s,
+        scores = decided.scores, language = decided.language,
+        model_version = %(model_version)s,
         decided_at = %(now)s, claim_token = NULL, lease_expires_at = NULL
     FROM decided
     WHERE c.id = decided.id AND c.status = 'pending'
@@ -445,6 +448,7 @@ def _write_decisions_at_once(
                 "status": item.decision.status,
                 "reason": item.decision.reason,
                 "scores": item.scores,
+                "language": item.language,
                 "token": token,
             }
             for item in decisions
@@ -497,6 +501,7 @@ def _write_decisions_in_turn(
             status=bindparam("new_status"),
             decision_reason=bindparam("reason"),
             scores=bindparam("new_scores", type_=Comment.scores.type),
+            language=bindparam("language"),
             model_version=model_version,
             decided_at=now,
             claim_token=None,
@@ -508,6 +513,7 @@ def _write_decisions_in_turn(
                 "new_status": item.decision.status.value,
                 "reason": item.decision.reason,
                 "new_scores": item.scores,
+                "language": item.language,
             }
             for item in decisions
             if item.comment_id in held

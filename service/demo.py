@@ -5,7 +5,7 @@ from pathlib import Path
 
 from service.config import get_settings
 from service.db import session_scope
-from service.policy import Policy
+from service.policy import default_policy
 from service.sites import create_site, get_site_by_name, hash_key, new_site_key
 
 DEMO_SITE = "demo"
@@ -28,7 +28,7 @@ def ensure_demo_site() -> tuple[str, str]:
             create_site(
                 session=session,
                 name=DEMO_SITE,
-                policy=Policy(settings.default_approve_below, settings.default_reject_at),
+                policy=default_policy(settings.default_approve_below, settings.default_reject_at),
                 allowed_origins=[f"http://{settings.host}:{settings.port}"],
                 key=key,
             )

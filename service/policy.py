@@ -12,12 +12,58 @@ from service.tables import CommentStatus
 
 PRIMARY_SCORE = "toxicity"
 
+# The classifier's attributes (classifiers.LABELS, Perspective API's production set), named
+# here so that the API process need not import the classifier to validate a policy; a test
+# keeps the two equal.
+ATTRIBUTES: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "identity_attack",
+    "insult",
+    "profanity",
+    "threat",
+)
+# Old names still accepted for one release: stored scores and site policies say "hate".
+ATTRIBUTE_ALIASES: dict[str, str] = {"hate": "identity_attack"}
+
+
+def canonical_attribute(name: str) -> str:
+    return ATTRIBUTE_ALIASES.get(name, name)
+
+
+def canonical_scores(scores: Mapping[str, float]) -> dict[str, float]:
+    """Stored scores under today's names (a comment scored before the rename has "hate")."""
+    return {canonical_attribute(k): v for k, v in scores.items()}
+
+
+def scores_with_aliases(scores: Mapping[str, float]) -> dict[str, float]:
+    """Scores as the API answers them: today's names plus the old aliases (deprecated), so a
+    client reading scores["hate"] keeps working for one release."""
+    out = canonical_scores(scores)
+    for alias, name in ATTRIBUTE_ALIASES.items():
+        if name in out:
+            out[alias] = out[name]
+    return out
+
 
 class Mode(StrEnum):
     # Publish what scores low, hold the uncertain, reject the clearly abusive.
     POST = "post"
     # Hold everything not clearly fine: nothing is rejected on scores alone, a human sees it.
     PRE = "pre"
+
+
+class LanguageAction(StrEnum):
+    """What a site does with a comment in a language the model is not trusted for."""
+
+    HOLD = "hold"
+    PUBLISH = "publish"
+    REJECT = "reject"
+
+
+# The language the model reads when its card says nothing else.
+MODEL_LANGUAGES: tuple[str, ...] = ("en",)
+UNDETERMINED_LANGUAGE = "und"
 
 
 @dataclass(frozen=True)
@@ -34,10 +80,32 @@ class LabelThreshold:
             raise ValueError("thresholds must satisfy 0 <= approve_below <= reject_at <= 1")
 
 
+# The default policy of a new site (existing sites keep what they stored). Only the severe
+# signals reject; toxicity and insult send a comment to a human; profanity alone holds only
+# when it is strong and never rejects (a site may choose otherwise). The figures come from the
+# calibration split and the functional suite (docs/classifier.md, "Default policy").
+DEFAULT_THRESHOLDS: Mapping[str, LabelThreshold] = {
+    "toxicity": LabelThreshold(approve_below=0.5, reject_at=None),
+    "severe_toxicity": LabelThreshold(approve_below=0.5, reject_at=0.8),
+    "identity_attack": LabelThreshold(approve_below=0.5, reject_at=0.8),
+    "insult": LabelThreshold(approve_below=0.5, reject_at=None),
+    "profanity": LabelThreshold(approve_below=0.9, reject_at=None),
+    "threat": LabelThreshold(approve_below=0.5, reject_at=0.8),
+}
+
+
 @dataclass(frozen=True)
 class WordHit:
     word: str
     status: CommentStatus  # HELD or REJECTED
+
+
+class Reading(NamedTuple):
+    """What the model could read of a comment, beside its scores."""
+
+    language: str  # ISO 639-1, or "und" when it could not tell
+    known_words: int  # words the model saw in training
+    words: int
 
 
 @dataclass(frozen=True)
@@ -45,10 +113,13 @@ class Policy:
     approve_below: float
     reject_at: float
     mode: Mode = Mode.POST
-    # Per-score overrides of the site-wide thresholds, e.g. {"hate": LabelThreshold(0.3, 0.8)}.
+    # Per-score overrides of the site-wide thresholds, e.g. {"threat": LabelThreshold(0.3, 0.8)}.
     labels: Mapping[str, LabelThreshold] = field(default_factory=dict)
     hold_words: tuple[str, ...] = ()
     reject_words: tuple[str, ...] = ()
+    # Languages the model is trusted for on this site; empty means the model card's.
+    languages: tuple[str, ...] = ()
+    other_languages: LanguageAction = LanguageAction.HOLD
     # The word-list rule this comment triggers; set by for_text() when a comment is claimed,
     # because decide() sees only the scores.
     word_hit: WordHit | None = None
@@ -56,6 +127,9 @@ class Policy:
     def __post_init__(self) -> None:
         if not 0.0 <= self.approve_below <= self.reject_at <= 1.0:
             raise ValueError("thresholds must satisfy 0 <= approve_below <= reject_at <= 1")
+        if any(label in ATTRIBUTE_ALIASES for label in self.labels):
+            canonical = {canonical_attribute(k): v for k, v in self.labels.items()}
+            object.__setattr__(self, "labels", canonical)
 
     def threshold(self, label: str) -> LabelThreshold:
         known = self._thresholds.get(label)
@@ -64,11 +138,17 @@ class Policy:
         return known
 
     def _threshold(self, label: str) -> LabelThreshold:
+        label = canonical_attribute(label)
         if label in self.labels:
             return self.labels[label]
-        # Out of the box only toxicity rejects; the other scores send a comment to a human.
+        # A site's own thresholds apply to the scores it names; any other score holds at the
+        # site-wide approve threshold and only toxicity rejects (the policy before there were
+        # per-score defaults, which sites created then keep).
         reject_at = self.reject_at if label == PRIMARY_SCORE else None
         return _site_wide(self.approve_below, reject_at)
+
+    def trusts(self, language: str, model_languages: Sequence[str]) -> bool:
+        return language == UNDETERMINED_LANGUAGE or language in (self.languages or model_languages)
 
     # decide() runs for every comment a worker scores; what depends only on the policy is
     # worked out once per policy object (these caches are not fields: not compared, not
@@ -79,6 +159,8 @@ class Policy:
 
     @cached_property
     def approved(self) -> "Decision":
+        if self.labels:
+            return Decision(CommentStatus.APPROVED, "all scores below their approve thresholds")
         return Decision(
             CommentStatus.APPROVED, f"all scores < approve threshold {self.approve_below:.2f}"
         )
@@ -95,6 +177,12 @@ class Policy:
         return replace(self, word_hit=hit)
 
 
+def default_policy(approve_below: float, reject_at: float) -> Policy:
+    """A new site's policy: the per-score defaults above, the site-wide pair for any score
+    they do not name."""
+    return Policy(approve_below=approve_below, reject_at=reject_at, labels=DEFAULT_THRESHOLDS)
+
+
 @lru_cache(maxsize=256)
 def _site_wide(approve_below: float, reject_at: float | None) -> LabelThreshold:
     # decide() asks for every score of every comment; built once per distinct pair.
@@ -108,16 +196,39 @@ class Decision(NamedTuple):
     reason: str
 
 
-def decide(scores: Mapping[str, float], policy: Policy) -> Decision:
-    """Word lists first, then reject on a clear score, approve only when every score is low.
+_LANGUAGE_STATUS = {
+    LanguageAction.HOLD: CommentStatus.HELD,
+    LanguageAction.PUBLISH: CommentStatus.APPROVED,
+    LanguageAction.REJECT: CommentStatus.REJECTED,
+}
 
-    Every label counts toward holding: a comment low on toxicity but high on, say, hate is
-    exactly the case a human should look at.
+
+def decide(
+    scores: Mapping[str, float],
+    policy: Policy,
+    reading: Reading | None = None,
+    model_languages: Sequence[str] = MODEL_LANGUAGES,
+) -> Decision:
+    """Word lists first; then what the model cannot read (another language, or no word it
+    knows: never published on scores it cannot give); then reject on a clear score, approve
+    only when every score is low.
+
+    Every label counts toward holding: a comment low on toxicity but high on, say,
+    identity_attack is exactly the case a human should look at.
     """
     if policy.word_hit is not None:
         hit = policy.word_hit
         verb = "always-reject" if hit.status == CommentStatus.REJECTED else "always-hold"
         return Decision(hit.status, f"{verb} word {hit.word!r}")
+    if reading is not None:
+        if not policy.trusts(reading.language, model_languages):
+            reads = ", ".join(policy.languages or model_languages)
+            return Decision(
+                _LANGUAGE_STATUS[policy.other_languages],
+                f"written in {reading.language}; the model reads {reads}",
+            )
+        if reading.known_words == 0:
+            return Decision(CommentStatus.HELD, "no word the model knows; needs a human")
     rejects = policy.mode == Mode.POST
     # The score furthest over its approve threshold: (excess, label, value), ties by label.
     worst: tuple[float, str, float] | None = None

@@ -27,7 +27,11 @@ class CommentState(BaseModel):
     id: str
     article_id: str
     status: Status
+    # Perspective's attributes (toxicity, severe_toxicity, identity_attack, insult, profanity,
+    # threat), plus "hate" (= identity_attack) for one release.
     scores: dict[str, float] | None
+    # The language the worker read the comment in (ISO 639-1; "und" when it could not tell).
+    language: str | None
     model_version: str | None
     reason: str | None
     created_at: datetime

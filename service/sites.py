@@ -9,7 +9,14 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.policy import LabelThreshold, Mode, Policy, normalise_words
+from service.policy import (
+    LabelThreshold,
+    LanguageAction,
+    Mode,
+    Policy,
+    canonical_attribute,
+    normalise_words,
+)
 from service.tables import Site
 
 KEY_PREFIX = "cm_"
@@ -47,6 +54,8 @@ def create_site(
         },
         hold_words=list(normalise_words(policy.hold_words)),
         reject_words=list(normalise_words(policy.reject_words)),
+        languages=list(policy.languages),
+        other_languages=policy.other_languages.value,
         allowed_origins=allowed_origins or [],
     )
     session.add(site)
@@ -77,6 +86,10 @@ class PolicyColumns(Protocol):
     def hold_words(self) -> Sequence[str]: ...
     @property
     def reject_words(self) -> Sequence[str]: ...
+    @property
+    def languages(self) -> Sequence[str]: ...
+    @property
+    def other_languages(self) -> str: ...
 
 
 def site_policy(site: PolicyColumns) -> Policy:
@@ -86,7 +99,7 @@ def site_policy(site: PolicyColumns) -> Policy:
         reject_at=site.reject_at,
         mode=Mode(site.mode or Mode.POST),
         labels={
-            label: LabelThreshold(
+            canonical_attribute(label): LabelThreshold(
                 approve_below=float(limits["approve_below"] or 0.0),
                 reject_at=None if limits.get("reject_at") is None else limits["reject_at"],
             )
@@ -94,6 +107,8 @@ def site_policy(site: PolicyColumns) -> Policy:
         },
         hold_words=tuple(site.hold_words or ()),
         reject_words=tuple(site.reject_words or ()),
+        languages=tuple(site.languages or ()),
+        other_languages=LanguageAction(site.other_languages or LanguageAction.HOLD),
     )
 
 

@@ -69,6 +69,10 @@ class Site(Base):
     )
     hold_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     reject_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Languages the model is trusted for on this site (empty: the model card's), and what to
+    # do with a comment in another one ("hold", "publish" or "reject").
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    other_languages: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
     # Where decisions are announced (HMAC-signed with the secret); None means no webhook.
     webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -120,6 +124,8 @@ class Comment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=CommentStatus.PENDING)
     scores: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
+    # Detected by the worker with the scores (ISO 639-1, "und" when it could not tell).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

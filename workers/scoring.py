@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.comments import ClaimedComment, ScoredDecision
 from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
 from service.moderation.webhooks import announce_decisions
-from service.policy import Decision, decide
+from service.policy import Decision, Reading, decide
 from service.queue import clear_nudge_flag, hold_nudge_flag
 from service.scoring_rounds import open_round
 from service.tables import CommentStatus
@@ -24,10 +24,24 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
+class Assessed(Protocol):
+    """One comment as the scorer saw it (classifiers.Assessment)."""
+
+    @property
+    def scores(self) -> dict[str, float]: ...
+    @property
+    def language(self) -> tuple[str, float]: ...
+    @property
+    def known_words(self) -> int: ...
+    @property
+    def words(self) -> int: ...
+
+
 class Scorer(Protocol):
     version: str
+    languages: tuple[str, ...]
 
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+    def assess(self, texts: Sequence[str]) -> Sequence[Assessed]: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,7 @@ def _decide_round(
     if not fresh:
         return actor, scorer.version, decisions
     try:
-        decisions += _decide_all(fresh, scorer.score([c.body for c in fresh]))
+        decisions += _decide_all(fresh, scorer.assess([c.body for c in fresh]), scorer.languages)
     except Exception as exc:
         decisions += _held_unscored(fresh, exc)
     return actor, scorer.version, decisions
@@ -124,14 +138,19 @@ def _held_unscored(
 
 
 def _decide_all(
-    comments: Sequence[ClaimedComment], scores: Sequence[dict[str, float]]
+    comments: Sequence[ClaimedComment],
+    assessed: Sequence[Assessed],
+    model_languages: Sequence[str],
 ) -> list[ScoredDecision]:
-    if len(scores) != len(comments):
-        raise RuntimeError(f"scorer returned {len(scores)} results for {len(comments)} comments")
-    return [
-        ScoredDecision(comment_id=c.id, decision=decide(s, c.policy), scores=s)
-        for c, s in zip(comments, scores, strict=True)
-    ]
+    if len(assessed) != len(comments):
+        raise RuntimeError(f"scorer returned {len(assessed)} results for {len(comments)} comments")
+    decisions = []
+    for c, a in zip(comments, assessed, strict=True):
+        language = a.language[0]
+        reading = Reading(language, a.known_words, a.words)
+        decision = decide(a.scores, c.policy, reading, model_languages)
+        decisions.append(ScoredDecision(c.id, decision, a.scores, language))
+    return decisions
 
 
 def _hold(comment: ClaimedComment, reason: str) -> ScoredDecision:

@@ -104,7 +104,14 @@ def site_policy(
     reject_at: Annotated[float | None, typer.Option()] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option(help="per score: LABEL=APPROVE_BELOW[:REJECT_AT], e.g. hate=0.3:0.8"),
+        typer.Option(help="per score: LABEL=APPROVE_BELOW[:REJECT_AT], e.g. threat=0.3:0.8"),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(help="replaces the languages the model is trusted for (e.g. en)"),
+    ] = None,
+    other_languages: Annotated[
+        str | None, typer.Option(help="hold, publish or reject a comment in another language")
     ] = None,
     hold_word: Annotated[list[str] | None, typer.Option(help="replaces the hold list")] = None,
     reject_word: Annotated[list[str] | None, typer.Option(help="replaces the reject list")] = None,
@@ -142,6 +149,8 @@ def site_policy(
             hold_words=hold_word,
             reject_words=reject_word,
             allowed_origins=origin,
+            languages=language,
+            other_languages=other_languages,
         )
         try:
             update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)

@@ -18,7 +18,7 @@ from service.errors import CommentNotFound
 from service.moderation.accounts import Reviewer
 from service.moderation.errors import InvalidTransition, ReasonRequired
 from service.moderation.settings import get_moderation_settings
-from service.policy import margin
+from service.policy import canonical_attribute, canonical_scores, margin
 from service.sites import site_policy
 from service.tables import AuditEvent, Comment, CommentStatus, Site
 
@@ -81,6 +81,8 @@ class QueueItem:
     site_name: str
     margin: float
     top_label: str | None
+    # The comment's scores under today's attribute names.
+    scores: dict[str, float] = field(default_factory=dict)
     highlights: list[Highlight] = field(default_factory=list)
 
     @property
@@ -163,8 +165,9 @@ def list_queue(
         Comment.created_at.desc() if newest_first else Comment.created_at, Comment.id
     ).limit(get_moderation_settings().queue_window)
     items = []
+    label = canonical_attribute(label) if label else None
     for comment, site in session.execute(query):
-        scores = comment.scores or {}
+        scores = canonical_scores(comment.scores or {})
         if min_score is not None or max_score is not None:
             value = scores.get(label) if label else max(scores.values(), default=None)
             if value is None:
@@ -184,7 +187,7 @@ def list_queue(
 
 
 def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
-    scores = comment.scores or {}
+    scores = canonical_scores(comment.scores or {})
     top_label = max(scores, key=lambda k: scores[k]) if scores else None
     item = QueueItem(
         comment=comment,
@@ -192,6 +195,7 @@ def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
         # Unscored comments (held because scoring failed) are as unsure as it gets.
         margin=margin(scores, site_policy(site)) if scores else 0.0,
         top_label=top_label,
+        scores=scores,
     )
     if explain:
         item.highlights = _highlights(comment.body, top_label)

@@ -37,6 +37,7 @@ from service.moderation.schemas import (
     WebhookOut,
 )
 from service.moderation.webhooks import queue_webhooks, send_deliveries
+from service.policy import scores_with_aliases
 from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
 from service.tables import CommentStatus, Moderator, ModeratorRole, ModeratorSite, Site
@@ -69,7 +70,8 @@ def review_out(item: review.QueueItem) -> ReviewCommentOut:
         author_name=c.author_name,
         body=c.body,
         status=c.status,  # type: ignore[arg-type]
-        scores=c.scores,
+        scores=scores_with_aliases(c.scores) if c.scores else None,
+        language=c.language,
         model_version=c.model_version,
         reason=c.decision_reason,
         margin=round(item.margin, 4),
@@ -93,7 +95,7 @@ def audit_out(row: review.AuditRow) -> AuditEventOut:
         from_status=e.from_status,
         to_status=e.to_status,
         reason=e.reason,
-        scores=e.scores,
+        scores=scores_with_aliases(e.scores) if e.scores else None,
         created_at=e.created_at,
     )
 
@@ -303,6 +305,8 @@ def change_policy(
             hold_words=body.hold_words,
             reject_words=body.reject_words,
             allowed_origins=body.allowed_origins,
+            languages=body.languages,
+            other_languages=body.other_languages,
         ),
     )
     session.commit()

@@ -1,7 +1,7 @@
 """Request and response bodies of the moderation and admin API."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +32,9 @@ class ReviewCommentOut(BaseModel):
     author_name: str
     body: str
     status: Status
+    # Today's attribute names, plus "hate" (= identity_attack) for one release.
     scores: dict[str, float] | None
+    language: str | None
     model_version: str | None
     # Why it is where it is: the threshold or word-list rule that held it, or the last decision.
     reason: str | None
@@ -128,6 +130,8 @@ class PolicyIn(Strict):
     hold_words: list[str] | None = Field(default=None, max_length=1000)
     reject_words: list[str] | None = Field(default=None, max_length=1000)
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
+    languages: list[Annotated[str, Field(max_length=3)]] | None = Field(default=None, max_length=50)
+    other_languages: Literal["hold", "publish", "reject"] | None = None
 
 
 class PolicyOut(BaseModel):
@@ -138,6 +142,8 @@ class PolicyOut(BaseModel):
     label_thresholds: dict[str, dict[str, float | None]]
     hold_words: list[str]
     reject_words: list[str]
+    languages: list[str]
+    other_languages: str
     allowed_origins: list[str]
     webhook_url: str | None
 

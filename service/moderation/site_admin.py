@@ -10,7 +10,15 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.moderation.errors import InvalidPolicy
-from service.policy import LabelThreshold, Mode, Policy, normalise_words
+from service.policy import (
+    ATTRIBUTES,
+    LabelThreshold,
+    LanguageAction,
+    Mode,
+    Policy,
+    canonical_attribute,
+    normalise_words,
+)
 from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
 from service.tables import Site, SiteChange
 
@@ -30,6 +38,13 @@ class PolicyUpdate:
     hold_words: list[str] | None = None
     reject_words: list[str] | None = None
     allowed_origins: list[str] | None = None
+    languages: list[str] | None = None
+    other_languages: str | None = None
+
+
+# ISO 639-1 codes (two letters) as the language detector reports them, or three for the few
+# languages that have no two-letter code.
+MAX_LANGUAGES = 50
 
 
 def policy_view(site: Site) -> dict[str, Any]:
@@ -41,6 +56,8 @@ def policy_view(site: Site) -> dict[str, Any]:
         "label_thresholds": site.label_thresholds or {},
         "hold_words": list(site.hold_words or []),
         "reject_words": list(site.reject_words or []),
+        "languages": list(site.languages or []),
+        "other_languages": site.other_languages,
         "allowed_origins": list(site.allowed_origins or []),
         "webhook_url": site.webhook_url,
     }
@@ -68,7 +85,13 @@ def _words(words: list[str], field: str) -> list[str]:
 
 def _thresholds(value: dict[str, dict[str, float | None]]) -> dict[str, dict[str, float | None]]:
     checked: dict[str, dict[str, float | None]] = {}
-    for label, limits in value.items():
+    for given, limits in value.items():
+        label = canonical_attribute(given)
+        if label not in ATTRIBUTES:
+            raise InvalidPolicy(
+                f"no score named {given!r}; the scores are {', '.join(ATTRIBUTES)}",
+                field="label_thresholds",
+            )
         try:
             approve = limits["approve_below"]
             threshold = LabelThreshold(
@@ -85,6 +108,18 @@ def _thresholds(value: dict[str, dict[str, float | None]]) -> dict[str, dict[str
             "reject_at": threshold.reject_at,
         }
     return checked
+
+
+def _languages(codes: list[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(code.strip().lower() for code in codes if code.strip()))
+    if len(cleaned) > MAX_LANGUAGES or not all(
+        2 <= len(code) <= 3 and code.isascii() and code.isalpha() for code in cleaned
+    ):
+        raise InvalidPolicy(
+            f"languages are ISO 639-1 codes such as 'en' or 'de' (at most {MAX_LANGUAGES})",
+            field="languages",
+        )
+    return cleaned
 
 
 def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpdate) -> Site:
@@ -109,6 +144,15 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
         site.reject_words = _words(update.reject_words, "reject_words")
     if update.allowed_origins is not None:
         site.allowed_origins = list(dict.fromkeys(_origin(o) for o in update.allowed_origins))
+    if update.languages is not None:
+        site.languages = _languages(update.languages)
+    if update.other_languages is not None:
+        try:
+            site.other_languages = LanguageAction(update.other_languages).value
+        except ValueError:
+            raise InvalidPolicy(
+                "other_languages is 'hold', 'publish' or 'reject'", field="other_languages"
+            ) from None
     site_policy(site)  # the stored policy must load, or workers would fail on it
     after = policy_view(site)
     changes = {

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope, utcnow
 from service.moderation.settings import get_moderation_settings
+from service.policy import scores_with_aliases
 from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def queue_webhooks(*, session: Session, audit_event_ids: Sequence[int]) -> list[
                     "from_status": event.from_status,
                     "reason": event.reason,
                     "actor": event.actor,
-                    "scores": event.scores,
+                    "scores": scores_with_aliases(event.scores) if event.scores else None,
+                    "language": comment.language,
                     "at": event.created_at.isoformat(),
                 },
             },

@@ -10,6 +10,7 @@ from service.comments import NewComment, get_comment
 from service.config import Settings, get_settings
 from service.deps import CurrentSite, SessionDep, SubmittingSite
 from service.ingest import get_batcher
+from service.policy import scores_with_aliases
 from service.schemas import CommentAccepted, CommentState, CommentSubmission, ErrorResponse
 
 router = APIRouter(prefix="/v1/comments", tags=["comments"])
@@ -85,7 +86,8 @@ def read_comment(comment_id: str, site: CurrentSite, session: SessionDep) -> Com
         id=comment.id,
         article_id=comment.article_id,
         status=comment.status,  # type: ignore[arg-type]
-        scores=comment.scores,
+        scores=scores_with_aliases(comment.scores) if comment.scores else None,
+        language=comment.language,
         model_version=comment.model_version,
         reason=comment.decision_reason,
         created_at=comment.created_at,

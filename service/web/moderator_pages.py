@@ -20,12 +20,13 @@ from service.moderation.auth import (
     session_reviewer,
 )
 from service.moderation.errors import Forbidden
+from service.policy import ATTRIBUTES
 from service.tables import CommentStatus, Site
 from service.web.templating import render
 
 router = APIRouter(prefix="/moderate", include_in_schema=False)
 
-LABELS = ("toxicity", "hate", "insult", "profanity")
+LABELS = ATTRIBUTES
 HEADINGS = {
     CommentStatus.HELD: ("Review queue", "queue"),
     CommentStatus.APPROVED: ("Published comments", "published"),
@@ -413,6 +414,8 @@ def save_site(
     hold_words: Annotated[str, Form(max_length=100_000)] = "",
     reject_words: Annotated[str, Form(max_length=100_000)] = "",
     allowed_origins: Annotated[str, Form(max_length=10_000)] = "",
+    languages: Annotated[str, Form(max_length=500)] = "",
+    other_languages: Annotated[str, Form(max_length=8)] = "hold",
 ) -> Response:
     admin = _admin(request, session)
     if isinstance(admin, Response):
@@ -434,6 +437,8 @@ def save_site(
                 hold_words=_lines(hold_words),
                 reject_words=_lines(reject_words),
                 allowed_origins=_lines(allowed_origins),
+                languages=languages.split(),
+                other_languages=other_languages,
             ),
         )
     except ModerationError as exc:

@@ -34,12 +34,14 @@ ABUSIVE = (
 
 
 def fixture_targets(texts: Sequence[str], positive: Sequence[bool]) -> np.ndarray:
-    y = np.asarray(positive, dtype=np.int8)
-    targets = np.full((len(texts), len(LABELS)), UNKNOWN, dtype=np.int8)
-    targets[:, 0] = y  # toxicity
-    targets[:, 1] = y  # hate: the fixture only needs both classes present
-    targets[:, 2] = y  # insult
-    targets[:, 3] = [int(any(w in t for w in ("fuck", "shit"))) for t in texts]
+    y = np.asarray(positive, dtype=np.float64)
+    targets = np.full((len(texts), len(LABELS)), float(UNKNOWN))
+    # Every attribute needs both classes; the fixture's abuse stands in for all of them but
+    # profanity, which follows the obscene words.
+    targets[:, :] = y[:, None]
+    targets[:, LABELS.index("profanity")] = [
+        float(any(w in t for w in ("fuck", "shit"))) for t in texts
+    ]
     return targets
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from classifiers import LABELS, load_model
 from classifiers.cli import register
-from classifiers.data import read_labelled_file
+from classifiers.data import LabelledComment, read_labelled_file
 from classifiers.train import balanced_weights
 
 from .conftest import ABUSIVE, BENIGN
@@ -35,7 +35,7 @@ def test_read_labelled_csv_and_jsonl(tmp_path: Path) -> None:
     rows = read_labelled_file(csv_path)
     assert [r.targets[0] for r in rows] == [0, 1]
     assert rows[1].targets[LABELS.index("insult")] == 1
-    assert rows[0].targets[LABELS.index("hate")] == -1  # not labelled: skipped, not negative
+    assert rows[0].targets[LABELS.index("identity_attack")] == -1  # not labelled: skipped
     jsonl = tmp_path / "j.jsonl"
     jsonl.write_text('{"body": "shit happens", "label": true}\n')
     (row,) = read_labelled_file(jsonl)
@@ -44,11 +44,29 @@ def test_read_labelled_csv_and_jsonl(tmp_path: Path) -> None:
 
 def test_balanced_weights_equalise_each_source(tmp_path: Path) -> None:
     rows = read_labelled_file(write_fixture(tmp_path / "f.jsonl", 40))
-    w = balanced_weights(rows)
+    positive, negative = balanced_weights(rows)
     y = [r.targets[0] for r in rows]
-    pos = sum(wi for wi, yi in zip(w[:, 0], y, strict=True) if yi == 1)
-    neg = sum(wi for wi, yi in zip(w[:, 0], y, strict=True) if yi == 0)
+    pos = sum(wi for wi, yi in zip(positive[:, 0], y, strict=True) if yi == 1)
+    neg = sum(wi for wi, yi in zip(negative[:, 0], y, strict=True) if yi == 0)
     assert abs(pos - neg) < 1e-9
+
+
+def test_balanced_weights_split_soft_targets_by_mass() -> None:
+    # Two sources: one with soft targets (annotator shares), one with 0/1 labels. Within each,
+    # the positive mass (p x weight) must equal the negative mass ((1 - p) x weight).
+    soft = [(0.2, "news"), (0.6, "news"), (1.0, "news"), (0.0, "news"), (1.0, "t"), (0.0, "t")]
+    rows = [
+        LabelledComment(f"comment {i}", source, (p,) + (-1.0,) * (len(LABELS) - 1))
+        for i, (p, source) in enumerate(soft)
+    ]
+    positive, negative = balanced_weights(rows)
+    for source in ("news", "t"):
+        chosen = [i for i, (_, s) in enumerate(soft) if s == source]
+        pos = sum(positive[i, 0] * soft[i][0] for i in chosen)
+        neg = sum(negative[i, 0] * (1 - soft[i][0]) for i in chosen)
+        assert abs(pos - neg) < 1e-9
+        assert abs(pos + neg - len(chosen)) < 1e-9  # the source keeps its size
+    assert (positive[:, 1:] == 0).all() and (negative[:, 1:] == 0).all()  # unknown: no weight
 
 
 def test_train_command_on_a_custom_file(tmp_path: Path) -> None:

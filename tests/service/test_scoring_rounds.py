@@ -4,6 +4,7 @@ never finishes leaves behind: its record, which the sweep turns into an attempt 
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -108,8 +109,9 @@ def test_a_comment_that_kills_every_round_goes_to_a_human(
 
     class Deadly:
         version = "deadly"
+        languages = ("en",)
 
-        def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        def assess(self, texts: Sequence[str]) -> list[Any]:
             raise WorkerDied
 
     def one_round() -> None:
