@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from classifiers.persist import DEFAULT_MODEL_PATH
+
+if TYPE_CHECKING:
+    from classifiers.cross_source import RuleFactory
+
+# Decision rules given by the program that mounts these commands (the service's policy: this
+# package knows no policy of its own). Without them the policy rates and the functional suite
+# are skipped.
+_rules: dict[str, RuleFactory] = {}
 
 DataDir = Annotated[
     Path,
@@ -68,10 +76,41 @@ def evaluate(
     evasions: Annotated[
         bool, typer.Option(help="Also score a copy with abusive words disguised.")
     ] = True,
+    cross_source: Annotated[
+        bool,
+        typer.Option(
+            "--cross-source",
+            help="Train on every source but one and score the one left out, for each source.",
+        ),
+    ] = False,
+    compare_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --cross-source: a fixed model file to score beside (e.g. the "
+            "previous shipped model)."
+        ),
+    ] = None,
+    word_bits: Annotated[int, typer.Option(help="With --cross-source: word hash bits.")] = 18,
+    char_bits: Annotated[int, typer.Option(help="With --cross-source: char hash bits.")] = 18,
 ) -> None:
-    """Per-label metrics per source beside plain TF-IDF+LR and alt-profanity-check."""
-    from classifiers.training_run import run_evaluation
+    """Per-attribute metrics per source beside plain TF-IDF+LR and alt-profanity-check, the
+    functional suite and span F1; or, with --cross-source, the same across sources."""
+    from classifiers.training_run import run_cross_source_evaluation, run_evaluation
 
+    if cross_source:
+        typer.echo(
+            run_cross_source_evaluation(
+                data_dir=data_dir,
+                report=report,
+                compare_model=compare_model,
+                rule=_rules.get("default"),
+                legacy_rule=_rules.get("legacy"),
+                word_bits=word_bits,
+                char_bits=char_bits,
+                progress=lambda step: typer.echo(step, err=True),
+            )
+        )
+        return
     typer.echo(
         run_evaluation(
             model_path=model,
@@ -80,6 +119,7 @@ def evaluate(
             report=report,
             baselines=baselines,
             evasions=evasions,
+            rule=_rules.get("default"),
         )
     )
 
@@ -140,7 +180,17 @@ def bench_model(
     typer.echo(run_benchmark(n=n, batch_size=batch_size, data_dir=data_dir, model_path=model))
 
 
-def register(app: typer.Typer) -> None:
+def register(
+    app: typer.Typer,
+    rule: RuleFactory | None = None,
+    legacy_rule: RuleFactory | None = None,
+) -> None:
+    """Mount the commands; ``rule`` decides as the default policy does (measured by
+    ``evaluate``), ``legacy_rule`` as the policy of a model from before the attributes."""
+    if rule is not None:
+        _rules["default"] = rule
+    if legacy_rule is not None:
+        _rules["legacy"] = legacy_rule
     app.command("train")(train)
     app.command("evaluate")(evaluate)
     app.command("score")(score)

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 
 from classifiers.data import LabelledComment
-from classifiers.model import LABELS, UNKNOWN, ToxicityModel
+from classifiers.model import LABELS, UNKNOWN
 from classifiers.train import binary_targets
 
 SYNTHETIC_SOURCE = "evaded"
@@ -46,9 +46,10 @@ class PlainTfidfBaseline:
 
     name = "tfidf+lr (plain)"
 
-    def __init__(self) -> None:
+    def __init__(self, labels: tuple[str, ...] = LABELS) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        self.labels = labels
         self.vectorizer = TfidfVectorizer()
         self.models: list[Any] = []
 
@@ -57,12 +58,14 @@ class PlainTfidfBaseline:
 
         X = self.vectorizer.fit_transform([r.text for r in rows])
         Y = binary_targets(rows)
-        for k in range(len(LABELS)):
+        for label in self.labels:
+            k = LABELS.index(label)
             known = Y[:, k] != UNKNOWN
             self.models.append(LogisticRegression(max_iter=1000).fit(X[known], Y[known, k]))
         return self
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities in ``labels`` order."""
         X = self.vectorizer.transform(list(texts))
         return np.column_stack([m.predict_proba(X)[:, 1] for m in self.models])
 
@@ -193,14 +196,16 @@ def _png(fig: Any) -> str:
 def write_report(
     path: Path,
     rows: Sequence[LabelledComment],
-    table: Sequence[LabelMetrics],
+    table: Sequence[Any],
     scores: dict[str, np.ndarray],
-    model: ToxicityModel,
+    ours: str,
     extra_text: str = "",
     fp_cost: float = 1.0,
     fn_cost: float = 1.0,
 ) -> Path:
-    """Self-contained HTML: tables, ROC/PR curves, reliability curve, cost per threshold."""
+    """Self-contained HTML: tables (rows of a dataclass), ROC/PR curves of every scorer,
+    reliability curve and cost per threshold of ``ours``. Scores that are NaN (an attribute a
+    scorer does not have) are left out of its curves."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -219,6 +224,8 @@ def write_report(
         fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
         for name, P in scores.items():
             p = P[known, k]
+            if np.isnan(p).any():
+                continue
             fpr, tpr, _ = roc_curve(y, p)
             axes[0].plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
             prec, rec, _ = precision_recall_curve(y, p)
@@ -230,18 +237,18 @@ def write_report(
         axes[1].set(title=f"{label}: precision-recall", xlabel="recall", ylabel="precision")
         axes[0].legend(fontsize=8)
         axes[1].legend(fontsize=8)
-        ours = scores[model.version][known, k]
-        curve = reliability(y, ours)
+        mine = scores[ours][known, k]
+        curve = reliability(y, mine)
         axes[2].plot([0, 1], [0, 1], "k:", lw=0.8)
         axes[2].plot([c["mean_score"] for c in curve], [c["observed"] for c in curve], "o-")
         axes[2].set(
-            title=f"{label}: reliability (Brier {brier_score_loss(y, ours):.3f})",
+            title=f"{label}: reliability (Brier {brier_score_loss(y, mine):.3f})",
             xlabel="mean predicted probability",
             ylabel="observed frequency",
         )
         thresholds = np.linspace(0, 1, 101)
-        fp = np.array([np.sum((ours >= t) & (y == 0)) for t in thresholds])
-        fn = np.array([np.sum((ours < t) & (y == 1)) for t in thresholds])
+        fp = np.array([np.sum((mine >= t) & (y == 0)) for t in thresholds])
+        fn = np.array([np.sum((mine < t) & (y == 1)) for t in thresholds])
         axes[3].plot(thresholds, fp, label="wrongly held/rejected (FP)")
         axes[3].plot(thresholds, fn, label="abuse let through (FN)")
         axes[3].plot(
@@ -262,7 +269,7 @@ def write_report(
     )
     head = "".join(f"<th>{h}</th>" for h in asdict(table[0]))
     body = (
-        f"<h1>Evaluation of {html.escape(model.version)}</h1>"
+        f"<h1>Evaluation of {html.escape(ours)}</h1>"
         f"<pre>{html.escape(extra_text)}</pre>"
         f"<table border=1 cellspacing=0 cellpadding=3><tr>{head}</tr>{rows_html}</table>"
         + "".join(

@@ -157,6 +157,61 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         ) & 1
         return np.bincount(token_rows, weights=hit, minlength=len(docs)).astype(np.int64)
 
+    # -- word vectors (classifiers.word_vectors) ----------------------------------------------
+
+    def set_word_vectors(self, hashes: np.ndarray, table: np.ndarray) -> CommentVectorizer:
+        """Use a table of word vectors (rows in the order of the sorted CRC32 ``hashes``)."""
+        self.vector_hashes_ = np.asarray(hashes, dtype=np.uint32)
+        self.vector_table_ = np.asarray(table, dtype=np.float16)
+        self.__dict__.pop("_vector_table32", None)
+        return self
+
+    @property
+    def vector_dims(self) -> int:
+        table = self.__dict__.get("vector_table_")
+        return 0 if table is None else int(table.shape[1])
+
+    def _vector_rows(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions among ``hashes`` that have a vector, their rows in the table)."""
+        keys = self.vector_hashes_
+        at = np.searchsorted(keys, hashes)
+        at[at >= len(keys)] = 0
+        found = np.flatnonzero(keys[at] == hashes)
+        return found, at[found]
+
+    def _table32(self) -> np.ndarray:
+        table = self.__dict__.get("_vector_table32")
+        if table is None:
+            table = self.__dict__["_vector_table32"] = self.vector_table_.astype(np.float32)
+        return table
+
+    def dense_block(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        """(comments, dims): the L2-normalised sum of the comment's word vectors (zeros for a
+        comment with none); (comments, 0) without a table."""
+        if not self.vector_dims:
+            return np.zeros((len(docs), 0), dtype=np.float32)
+        features, token_rows = self._features_of(docs)
+        hashes = np.asarray(list(map(itemgetter(0), features)), dtype=np.uint32)
+        found, rows = self._vector_rows(hashes)
+        pick = sp.csr_matrix(
+            (np.ones(len(found), dtype=np.float32), (token_rows[found], rows)),
+            shape=(len(docs), len(self.vector_hashes_)),
+        )
+        dense = np.asarray(pick @ self._table32(), dtype=np.float32)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        return dense / np.maximum(norms, 1e-6)
+
+    def token_vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, float]:
+        """Each token's vector (zeros if none) and the norm of their sum: token i adds
+        vectors[i] / norm to the comment's dense block (what explain credits it with)."""
+        out = np.zeros((len(tokens), self.vector_dims), dtype=np.float32)
+        if not self.vector_dims or not tokens:
+            return out, 1.0
+        hashes = np.asarray([self._token_features(t)[0] for t in tokens], dtype=np.uint32)
+        found, rows = self._vector_rows(hashes)
+        out[found] = self._table32()[rows]
+        return out, max(float(np.linalg.norm(out.sum(axis=0))), 1e-6)
+
     # -- sklearn API -------------------------------------------------------------------------
 
     def fit(self, texts: Sequence[str], y: Any = None) -> CommentVectorizer:
@@ -198,6 +253,7 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()
         state.pop("_token_cache", None)
+        state.pop("_vector_table32", None)
         return state
 
 

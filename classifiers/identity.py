@@ -105,23 +105,10 @@ COUNTER_TEMPLATES: tuple[str, ...] = (
 # (template, identity_attack, insult, severe_toxicity)
 ABUSIVE_TEMPLATES: tuple[tuple[str, float, float, float], ...] = (
     ("{Group} are vermin and should be wiped out.", 1, UNKNOWN, 1),
-    ("All {group} are filthy animals, send them back.", 1, UNKNOWN, 1),
+    ("All {group} are filthy, send them back.", 1, UNKNOWN, 1),
     ("I hate {group}, they are disgusting parasites.", 1, UNKNOWN, 1),
     ("{Group} are subhuman trash and do not belong here.", 1, UNKNOWN, 1),
-    ("Get rid of every last one of the {group}, they are a disease.", 1, UNKNOWN, 1),
-    ("{Group} are rats, every single one of them.", 1, UNKNOWN, 1),
-    ("{Group} are cockroaches spreading through our cities.", 1, UNKNOWN, 1),
-    ("{Group} are a cancer on this country.", 1, UNKNOWN, 1),
-    ("{Group} are leeches living off the rest of us.", 1, UNKNOWN, 1),
-    ("{Group} are savages, nothing more.", 1, UNKNOWN, 1),
-    # Implicit derogation: no insult word, still an attack on who people are.
-    ("{Group} run the banks and pull the strings.", 1, UNKNOWN, UNKNOWN),
-    ("{Group} are taking over and ruining everything.", 1, UNKNOWN, UNKNOWN),
-    ("You can never trust {group}, it is in their nature.", 1, UNKNOWN, UNKNOWN),
-    ("{Group} are all criminals and liars.", 1, UNKNOWN, UNKNOWN),
-    ("{Group} are too stupid to run their own lives.", 1, UNKNOWN, UNKNOWN),
-    ("{Group} should not be allowed to hold any office.", 1, UNKNOWN, UNKNOWN),
-    ("This country was better before the {group} came.", 1, UNKNOWN, UNKNOWN),
+    ("Get rid of every last one of the {group}, they are a cancer.", 1, UNKNOWN, 1),
     # Insults that happen to name an identity: toxic, not severe.
     ("You are a stupid {adj} idiot, shut up.", UNKNOWN, 1, 0),
     ("Shut up you worthless {adj} moron.", UNKNOWN, 1, 0),
@@ -130,14 +117,80 @@ ABUSIVE_TEMPLATES: tuple[tuple[str, float, float, float], ...] = (
     ("What an idiot, you clearly cannot read.", 0, 1, 0),
 )
 
+# Dehumanising comparisons, as frames x nouns: "{Group} are rats". The functional suite
+# (classifiers.functional) uses other nouns ("dogs", "pigs", "locusts", ...), so what it
+# measures is whether the frame generalises, not whether a noun was listed here.
+DEHUMANISING_FRAMES: tuple[str, ...] = (
+    "{Group} are {noun}.",
+    "{Group} are nothing but {noun}.",
+    "Those {group} are {noun}, every one of them.",
+    "{Group}? {Noun}, all of them.",
+    "{Group} are {noun} and should be treated like it.",
+)
+DEHUMANISING_NOUNS: tuple[str, ...] = (
+    "vermin",
+    "rats",
+    "cockroaches",
+    "parasites",
+    "leeches",
+    "a plague",
+    "a cancer",
+    "filth",
+    "savages",
+    "beasts",
+    "apes",
+    "subhuman",
+    "maggots",
+    "swine",
+    "a disease",
+    "worms",
+)
+
+# Derogation without an insult word: what is claimed about the group is the attack.
+DEROGATION_FRAMES: tuple[str, ...] = (
+    "{Group} control the banks.",
+    "{Group} control the government from behind the scenes.",
+    "{Group} run Hollywood and the courts.",
+    "{Group} are taking over and ruining everything.",
+    "You can never trust {group}, it is in their nature.",
+    "{Group} are all criminals and liars.",
+    "{Group} are too stupid to run their own lives.",
+    "{Group} are too weak to lead anything.",
+    "{Group} are too irrational to make decisions.",
+    "{Group} should not be allowed to hold any office.",
+    "{Group} should not be allowed to own property.",
+    "This country was better before the {group} came.",
+    "{Group} are only here to steal our jobs.",
+    "{Group} breed like crazy and live off our taxes.",
+    "{Group} are born liars.",
+)
+
+# The same frames kept civil: the group's name and the frame's grammar without the attack,
+# so that neither "{Group} are" nor "control" becomes a signal on its own.
+CIVIL_FRAMES: tuple[str, ...] = (
+    "{Group} are neighbours, teachers and nurses like everyone else.",
+    "{Group} are welcome here.",
+    "{Group} are part of the history of this town.",
+    "{Group} control nothing but their own lives, like the rest of us.",
+    "{Group} are too often ignored by the council.",
+    "{Group} should be allowed to speak at the meeting.",
+    "{Group} are running the food drive this weekend.",
+    "{Group} are taking part in the parade.",
+)
+
 
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def _fill(template: str, adj: str, group: str) -> str:
+def _fill(template: str, adj: str, group: str, noun: str = "") -> str:
     return template.format(
-        a=_article(adj), adj=adj, group=group, Group=group[:1].upper() + group[1:]
+        a=_article(adj),
+        adj=adj,
+        group=group,
+        Group=group[:1].upper() + group[1:],
+        noun=noun,
+        Noun=noun[:1].upper() + noun[1:],
     )
 
 
@@ -145,6 +198,7 @@ def identity_comments() -> list[LabelledComment]:
     rows: list[LabelledComment] = []
     seen: set[str] = set()
     civil = {"toxicity": 0.0, "severe_toxicity": 0.0, "identity_attack": 0.0, "insult": 0.0}
+    attack = {"toxicity": 1.0, "identity_attack": 1.0}
 
     def add(text: str, **values: float) -> None:
         if text not in seen:
@@ -154,7 +208,7 @@ def identity_comments() -> list[LabelledComment]:
     for adj, group in TRAIN_IDENTITIES:
         for template in NEUTRAL_TEMPLATES:
             add(_fill(template, adj, group), **civil, threat=0.0)
-        for template in COUNTER_TEMPLATES:
+        for template in (*COUNTER_TEMPLATES, *CIVIL_FRAMES):
             add(_fill(template, adj, group), **civil)
         for template, identity_attack, insult, severe in ABUSIVE_TEMPLATES:
             add(
@@ -164,4 +218,9 @@ def identity_comments() -> list[LabelledComment]:
                 insult=insult,
                 severe_toxicity=severe,
             )
+        for frame in DEHUMANISING_FRAMES:
+            for noun in DEHUMANISING_NOUNS:
+                add(_fill(frame, adj, group, noun), **attack, severe_toxicity=1)
+        for frame in DEROGATION_FRAMES:
+            add(_fill(frame, adj, group), **attack)
     return rows

@@ -22,11 +22,15 @@ from classifiers.data import (
 )
 from classifiers.identity import identity_comments
 from classifiers.model import LABELS, ToxicityModel, binary, known_rows
+from classifiers.normalize import tokenize
 from classifiers.violence import violence_comments
+from classifiers.word_vectors import distill, vocabulary
 
 # Chosen on the calibration split (log-loss of each label; see docs/classifier.md).
 DEFAULT_C: tuple[float, ...] = (4.0,) * len(LABELS)
 GENERATED_SOURCES = ("identity_templates", "violence_templates")
+# Where the encoder's word vectors are kept between training runs (git-ignored).
+DEFAULT_VECTOR_CACHE = Path(".cache/word-vectors")
 
 
 def targets_of(rows: Sequence[LabelledComment]) -> np.ndarray:
@@ -110,6 +114,8 @@ def fit_model(
     char_ngrams: tuple[int, int] = (3, 5),
     balance_power: float = 1.0,
     nb_scaling: bool = True,
+    word_vectors: bool = True,
+    vector_cache: Path = DEFAULT_VECTOR_CACHE,
     progress: Callable[[str], None] | None = None,
 ) -> ToxicityModel:
     """Fit on ``train`` (+ the generated sentences), calibrate on ``calibration``.
@@ -135,11 +141,21 @@ def fit_model(
         nb_scaling=nb_scaling,
         version=version,
     )
+    texts = [r.text for r in rows]
+    table = None
+    if word_vectors:
+        # The vocabulary of this training set only: a cross-source fold gets no vectors for
+        # words only the left-out source has.
+        words = vocabulary([tokenize(t) for t in texts])
+        table = distill(words, vector_cache)
+        if progress is not None:
+            progress("word vectors")
     model.fit(
-        [r.text for r in rows],
+        texts,
         targets_of(rows),
         sample_weight=(positive, negative),
         progress=progress,
+        word_vectors=table,
     )
     if progress is not None:
         progress("calibration")

@@ -13,7 +13,8 @@ import numpy as np
 from sklearn.metrics import brier_score_loss
 
 from classifiers.bias import NAMED_NEUTRAL, format_bias_table, identity_bias
-from classifiers.data import LabelledComment, read_labelled_file, read_shared
+from classifiers.cross_source import THIS_RECIPE, RuleFactory, cross_source, format_cross_source
+from classifiers.data import SOURCES, LabelledComment, read_labelled_file, read_shared
 from classifiers.evaluate import (
     SYNTHETIC_SOURCE,
     PlainTfidfBaseline,
@@ -26,8 +27,10 @@ from classifiers.evaluate import (
     write_report,
 )
 from classifiers.evasion import evade
+from classifiers.functional import format_functional, run_functional_suite
 from classifiers.model import LABELS, UNKNOWN, ToxicityModel
 from classifiers.persist import load_model, save_model
+from classifiers.spans import mean_span_f1
 from classifiers.train import (
     base_card,
     binary_targets,
@@ -125,6 +128,7 @@ def run_evaluation(
     report: Path | None,
     baselines: bool = True,
     evasions: bool = True,
+    rule: RuleFactory | None = None,
 ) -> str:
     model = load_model(model_path)
     notes: list[str] = [f"model {model.version} ({model_path})"]
@@ -159,7 +163,12 @@ def run_evaluation(
         else:
             notes.append("alt-profanity-check not installed: baseline skipped")
     table, scores = metrics_table(scorers, rows)
-    bias = format_bias_table(identity_bias(model, BIAS_THRESHOLD), BIAS_THRESHOLD)
+    bias = "\n\n".join(
+        f"{label}:\n"
+        + format_bias_table(identity_bias(model, BIAS_THRESHOLD, label), BIAS_THRESHOLD)
+        for label in model.labels
+    )
+    quality = _quality_lines(model, shared, rule)
     Y = binary_targets(rows)
     real = np.asarray([r.source != SYNTHETIC_SOURCE for r in rows])
     calib_lines = []
@@ -178,11 +187,73 @@ def run_evaluation(
             "",
             *calib_lines,
             "",
-            "identity bias (toxicity of neutral/abusive template sentences):",
+            *quality,
+            "",
+            "identity bias (every attribute on neutral/abusive template sentences):",
             bias,
         ]
     )
     if report is not None:
-        write_report(report, rows, table, scores, model, extra_text=text)
+        write_report(report, rows, table, scores, model.version, extra_text=text)
+        text += f"\nreport: {report}"
+    return text
+
+
+def _quality_lines(
+    model: ToxicityModel, shared: Sequence[LabelledComment] | None, rule: RuleFactory | None
+) -> list[str]:
+    """The functional suite under the default policy, and span F1 on civil_spans."""
+    lines: list[str] = []
+    if rule is not None:
+        lines += ["", "functional suite (default policy):"]
+        lines.append(format_functional(run_functional_suite(rule(model))))
+    else:
+        lines.append("functional suite skipped: no decision rule (run through `moderation`)")
+    news = [r for r in shared or () if r.spans is not None]
+    validation = split_rows(news)["validation"] if news else []
+    if validation:
+        predicted = [model.toxic_spans(r.text) for r in validation]
+        f1 = mean_span_f1(predicted, [r.spans or () for r in validation])
+        lines += [
+            "",
+            f"toxic spans: character F1 {f1:.3f} on civil_spans validation "
+            f"({len(validation)} comments; SemEval-2021 task 5 definition)",
+        ]
+    return lines
+
+
+def run_cross_source_evaluation(
+    *,
+    data_dir: Path,
+    report: Path | None,
+    compare_model: Path | None,
+    rule: RuleFactory | None,
+    legacy_rule: RuleFactory | None,
+    word_bits: int,
+    char_bits: int,
+    progress: Callable[[str], None] = _noop,
+) -> str:
+    rows = read_shared(data_dir)
+    fixed = {}
+    if compare_model is not None:
+        previous = load_model(compare_model)
+        trained_on = frozenset(
+            previous.card.get("training_data", {}).get("sources", {}) or SOURCES[:4]
+        )
+        fixed[f"{previous.version} (file)"] = (previous, legacy_rule, trained_on)
+    result = cross_source(
+        rows,
+        sources=SOURCES,
+        rule=rule,
+        fixed_models=fixed,
+        word_bits=word_bits,
+        char_bits=char_bits,
+        progress=progress,
+    )
+    text = format_cross_source(result)
+    if report is not None:
+        write_report(
+            report, result.rows, result.scores, result.matrices, THIS_RECIPE, extra_text=text
+        )
         text += f"\nreport: {report}"
     return text

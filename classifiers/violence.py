@@ -30,35 +30,65 @@ _TARGETS = (
     "the councillor",
 )
 
-THREAT_TEMPLATES: tuple[str, ...] = (
-    "I will kill {target}.",
-    "I am going to shoot {target} when I get the chance.",
-    "Somebody should put a bullet in {target}.",
-    "I will find {target} and break every bone.",
+# Threats as (who intends, the harm): "{intent} {harm}" with the target in the harm.
+THREAT_INTENTS: tuple[str, ...] = (
+    "I will",
+    "I'm going to",
+    "I'll",
+    "We will",
+    "Someone should",
+    "Somebody needs to",
+    "I swear I will",
+    "One day I will",
+    "Next time I see you I will",
+    "I hope someone will",
+)
+THREAT_HARMS: tuple[str, ...] = (
+    "kill {target}",
+    "shoot {target}",
+    "stab {target}",
+    "strangle {target}",
+    "beat {target} senseless",
+    "burn down the house of {target}",
+    "put a bullet in {target}",
+    "break every bone of {target}",
+    "hunt {target} down",
+    "gut {target} like a fish",
+    "bury {target} in the woods",
+    "smash the face of {target}",
+    "choke {target}",
+    "cut {target} into pieces",
+)
+THREAT_STATEMENTS: tuple[str, ...] = (
     "Watch your back, I know where {target} lives.",
-    "I'm going to beat {target} until nobody recognises the face.",
-    "{Target} deserves to be strangled.",
-    "Keep writing this and I will burn down the house of {target}.",
-    "One day soon I will stab {target}.",
+    "{Target} deserves to be shot.",
+    "{Target} should be hanged.",
     "{Target} will pay for this with blood.",
-    "I hope someone runs {target} over with a truck.",
-    "Let's hang {target} from the nearest tree.",
+    "{Target} won't live to see next week.",
+    "Keep it up and {target} ends up in a body bag.",
+    "{Target} should be lined up against a wall.",
 )
 
 # Incitement to self-harm is aimed at the reader, so its target is always "you".
-SELF_HARM_INCITEMENT: tuple[str, ...] = (
-    "Kill yourself.",
-    "Go kill yourself, loser.",
-    "Just kys already.",
-    "Do everyone a favour and end your life.",
-    "Go hang yourself.",
-    "Why don't you jump off a bridge and spare us.",
-    "Drink bleach and stop posting.",
-    "Nobody would miss you, so just go and die.",
-    "You should kill yourself tonight.",
-    "Do the world a favour and off yourself.",
-    "Slit your wrists, nobody cares.",
-    "kys nobody wants you",
+SELF_HARM_FRAMES: tuple[str, ...] = (
+    "{act}.",
+    "Go {act}.",
+    "Just {act} already.",
+    "{Act}, loser.",
+    "Please {act}, nobody would miss you.",
+    "Why don't you {act} and spare us.",
+)
+SELF_HARM_ACTS: tuple[str, ...] = (
+    "kill yourself",
+    "kys",
+    "hang yourself",
+    "end your life",
+    "jump off a bridge",
+    "slit your wrists",
+    "off yourself",
+    "shoot yourself",
+    "overdose",
+    "throw yourself under a train",
 )
 
 # Violent words with no one threatened: negatives for threat and severe.
@@ -99,11 +129,20 @@ def violence_comments() -> list[LabelledComment]:
             seen.add(text)
             rows.append(written_row(text, SOURCE, **values))
 
-    for template in THREAT_TEMPLATES:
+    for i, intent in enumerate(THREAT_INTENTS):
+        for j, harm in enumerate(THREAT_HARMS):
+            # Each (intent, harm) pair once, with a target that varies along the grid.
+            target = _TARGETS[(i + j) % len(_TARGETS)]
+            add(_fill(f"{intent} {harm}.", target), toxicity=1, severe_toxicity=1, threat=1)
+    for template in THREAT_STATEMENTS:
         for target in _TARGETS:
             add(_fill(template, target), toxicity=1, severe_toxicity=1, threat=1)
-    for text in SELF_HARM_INCITEMENT:
-        add(text, toxicity=1, severe_toxicity=1, insult=1)
+    for frame in SELF_HARM_FRAMES:
+        for act in SELF_HARM_ACTS:
+            text = frame.format(act=act, Act=act[:1].upper() + act[1:])
+            if text.lower() == "kys.":
+                continue  # the functional suite's own case: it must be read, not remembered
+            add(text[:1].upper() + text[1:], toxicity=1, severe_toxicity=1, insult=1)
     for text in EVERYDAY_VIOLENT_WORDS:
         add(
             text,

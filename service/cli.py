@@ -187,7 +187,18 @@ def _register_classifier_commands() -> None:
         from classifiers.cli import register
     except ImportError:  # the classifier's commands are optional for the service to run
         return
-    register(app)
+    from service.policy import Policy, decision_rule, default_policy
+
+    settings = get_settings()
+    policy = default_policy(settings.default_approve_below, settings.default_reject_at)
+    # The policy every site had before per-score defaults, and no language routing: how a
+    # reader met the previous model.
+    legacy = Policy(approve_below=0.5, reject_at=0.9)
+    register(
+        app,
+        rule=lambda model: decision_rule(model, policy),
+        legacy_rule=lambda model: decision_rule(model, legacy, read=False),
+    )
 
 
 _register_classifier_commands()

@@ -2,11 +2,11 @@
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from service.tables import CommentStatus
 
@@ -257,6 +257,31 @@ def decide(
         CommentStatus.HELD,
         f"{label} {value:.2f} between approve {limit.approve_below:.2f} and {upper} thresholds",
     )
+
+
+class Assessing(Protocol):
+    """What decision_rule needs of a model (classifiers.ToxicityModel is one)."""
+
+    languages: tuple[str, ...]
+
+    def assess(self, texts: Sequence[str]) -> Sequence[Any]: ...
+
+
+def decision_rule(
+    model: Assessing, policy: Policy, *, read: bool = True
+) -> Callable[[Sequence[str]], list[str]]:
+    """Comments -> the status each would get from this model under this policy, as the worker
+    decides it (word lists included): what the evaluation and the functional suite measure.
+    ``read=False`` leaves out the language and known-word rules (the worker before them)."""
+
+    def rule(texts: Sequence[str]) -> list[str]:
+        out = []
+        for text, a in zip(texts, model.assess(texts), strict=True):
+            reading = Reading(a.language[0], a.known_words, a.words) if read else None
+            out.append(decide(a.scores, policy.for_text(text), reading, model.languages).status)
+        return [str(status) for status in out]
+
+    return rule
 
 
 def margin(scores: Mapping[str, float], policy: Policy) -> float:

@@ -3,7 +3,19 @@
 import pytest
 
 from classifiers import LABELS, ToxicityModel, load_default_model
-from classifiers.bias import NAMED_NEUTRAL, format_bias_table, identity_bias
+from classifiers.bias import BIAS_IDENTITIES, NAMED_NEUTRAL, format_bias_table, identity_bias
+from classifiers.functional import (
+    FUNCTIONAL_FLOORS,
+    ISSUE_EXAMPLES,
+    format_functional,
+    run_functional_suite,
+)
+from service.policy import DEFAULT_THRESHOLDS, decision_rule, default_policy
+
+DEFAULT_POLICY = default_policy(approve_below=0.5, reject_at=0.9)
+# Attributes whose abusive bias templates are expected to outrank the neutral ones (the
+# templates insult and attack; they do not threaten or swear in every case).
+ABUSE_OUTRANKS_FOR = ("toxicity", "insult")
 
 # A neutral sentence that names an identity must stay below the review threshold.
 BIAS_THRESHOLD = 0.5
@@ -25,20 +37,65 @@ def test_default_model_is_cached_and_described(model: ToxicityModel) -> None:
         assert key in model.card
 
 
-def test_identity_terms_are_not_punished(model: ToxicityModel) -> None:
-    rows = identity_bias(model, BIAS_THRESHOLD)
+@pytest.mark.parametrize("label", LABELS)
+def test_identity_terms_are_not_punished_on_any_attribute(model: ToxicityModel, label: str) -> None:
+    # Every attribute, not only toxicity: a Black Lives Matter comment was once held by insult.
+    rows = identity_bias(model, BIAS_THRESHOLD, label)
     report = format_bias_table(rows, BIAS_THRESHOLD)
     too_many = [r.term for r in rows if r.false_positive_rate > MAX_FPR_PER_TERM]
-    assert not too_many, f"false positives on neutral identity sentences:\n{report}"
-    weak = [r.term for r in rows if r.auc < MIN_AUC_PER_TERM]
-    assert not weak, f"abuse about these groups no longer stands out:\n{report}"
+    assert not too_many, f"{label}: false positives on neutral identity sentences:\n{report}"
+    if label in ABUSE_OUTRANKS_FOR:
+        weak = [r.term for r in rows if r.auc < MIN_AUC_PER_TERM]
+        assert not weak, f"{label}: abuse about these groups no longer stands out:\n{report}"
 
 
 @pytest.mark.parametrize("text", NAMED_NEUTRAL)
 def test_named_identity_sentences_score_low(model: ToxicityModel, text: str) -> None:
     scores = model.score([text])[0]
-    assert scores["toxicity"] < BIAS_THRESHOLD, scores
-    assert scores["hate"] < BIAS_THRESHOLD, scores
+    assert max(scores.values()) < BIAS_THRESHOLD, scores
+
+
+@pytest.mark.parametrize("term", [adj for adj, _ in BIAS_IDENTITIES])
+def test_a_bare_identity_term_is_published(model: ToxicityModel, term: str) -> None:
+    rule = decision_rule(model, DEFAULT_POLICY)
+    assert rule([term]) == ["approved"], model.score([term])
+
+
+def test_the_newsroom_examples_are_decided_as_a_newsroom_expects(model: ToxicityModel) -> None:
+    rule = decision_rule(model, DEFAULT_POLICY)
+    texts = list(ISSUE_EXAMPLES)
+    wrong = [
+        (text, outcome, model.score([text])[0])
+        for text, outcome in zip(texts, rule(texts), strict=True)
+        if outcome not in ISSUE_EXAMPLES[text]
+    ]
+    assert not wrong
+
+
+def test_no_functional_category_drops_below_its_floor(model: ToxicityModel) -> None:
+    results = run_functional_suite(decision_rule(model, DEFAULT_POLICY))
+    below = [r for r in results if r.rate < FUNCTIONAL_FLOORS[r.name]]
+    assert not below, format_functional(results)
+
+
+# Each head tied to the threshold the default policy uses it at: a model whose scores were
+# all scaled down, or one with a dead head, fails here.
+@pytest.mark.parametrize(
+    ("text", "label", "level"),
+    [
+        ("You are a pathetic idiot, shut up.", "insult", "approve_below"),
+        ("You are a pathetic idiot, shut up.", "toxicity", "approve_below"),
+        ("what the fuck is this shit", "profanity", "approve_below"),
+        ("Muslims are terrorists", "identity_attack", "reject_at"),
+        ("I will shoot the editor when I see him.", "threat", "reject_at"),
+        ("kys", "severe_toxicity", "reject_at"),
+    ],
+)
+def test_each_attribute_reaches_its_policy_threshold(
+    model: ToxicityModel, text: str, label: str, level: str
+) -> None:
+    limit = getattr(DEFAULT_THRESHOLDS[label], level)
+    assert model.score([text])[0][label] >= limit
 
 
 def test_abuse_outscores_benign(model: ToxicityModel) -> None:
@@ -77,7 +134,17 @@ def test_explain_highlights_the_abuse(model: ToxicityModel) -> None:
     assert any(c.text in {"pathetic", "m0r0n"} for c in top)
 
 
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [("Armenians are dogs", "dogs"), ("Thanks for nothing, you pathetic m0r0n", "m0r0n")],
+)
+def test_spans_mark_the_words_a_person_would(model: ToxicityModel, text: str, marked: str) -> None:
+    spans = [text[start:end] for start, end in model.toxic_spans(text)]
+    assert any(marked in span for span in spans), spans
+    assert not any("are" in span.split() for span in spans), spans
+
+
 def test_shipped_file_is_small() -> None:
     from classifiers.persist import DEFAULT_MODEL_PATH
 
-    assert DEFAULT_MODEL_PATH.stat().st_size <= 25 * 2**20
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 60 * 2**20
