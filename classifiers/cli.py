@@ -37,6 +37,14 @@ def train(
     identity_augmentation: Annotated[
         bool, typer.Option(help="Add the generated identity and violence sentences.")
     ] = True,
+    word_vectors: Annotated[
+        bool | None,
+        typer.Option(
+            "--word-vectors/--no-word-vectors",
+            help="Distil word vectors from the encoder (default: when `uv sync --group train` "
+            "installed it).",
+        ),
+    ] = None,
 ) -> None:
     """Train, calibrate and save a model with its card (metrics, thresholds, split)."""
     from tqdm import tqdm
@@ -44,7 +52,7 @@ def train(
     from classifiers.model import LABELS
     from classifiers.training_run import run_training
 
-    steps = ["read", "split", "features", *LABELS, "calibration", "evaluate", "save"]
+    steps = ["read", "split", "word vectors", *LABELS, "calibration", "spans", "evaluate", "save"]
     with tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar:
 
         def progress(step: str) -> None:
@@ -57,6 +65,7 @@ def train(
             out=out,
             version=version,
             identity_augmentation=identity_augmentation,
+            word_vectors=word_vectors,
             progress=progress,
         )
     typer.echo(summary)

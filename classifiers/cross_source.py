@@ -158,6 +158,7 @@ def cross_source(
             version=f"without-{held_out}",
             word_bits=word_bits,
             char_bits=char_bits,
+            spans=False,  # span F1 is measured in-source (civil_spans alone has spans)
         )
         scores += _metrics(
             held_out, THIS_RECIPE, test, keep(THIS_RECIPE, model.score_matrix(texts)), False

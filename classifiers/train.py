@@ -116,6 +116,7 @@ def fit_model(
     nb_scaling: bool = True,
     word_vectors: bool = True,
     vector_cache: Path = DEFAULT_VECTOR_CACHE,
+    spans: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> ToxicityModel:
     """Fit on ``train`` (+ the generated sentences), calibrate on ``calibration``.
@@ -160,6 +161,17 @@ def fit_model(
     if progress is not None:
         progress("calibration")
     model.calibrate([r.text for r in calibration], targets_of(calibration))
+    marked = [r for r in train if r.spans is not None]
+    tune = [r for r in calibration if r.spans is not None]
+    if spans and marked and tune:
+        model.fit_spans(
+            [r.text for r in marked],
+            [r.spans or () for r in marked],
+            [r.text for r in tune],
+            [r.spans or () for r in tune],
+        )
+        if progress is not None:
+            progress("spans")
     return model
 
 

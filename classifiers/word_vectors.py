@@ -48,6 +48,15 @@ def encoder_dir() -> Path:
     return Path(str(root)) / "model"
 
 
+def encoder_available() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec(ENCODER_PACKAGE) is not None
+        and importlib.util.find_spec("safetensors") is not None
+    )
+
+
 def word_hash(word: str) -> int:
     return crc32(word.encode())
 

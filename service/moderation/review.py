@@ -188,12 +188,17 @@ def list_queue(
 
 def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
     scores = canonical_scores(comment.scores or {})
-    top_label = max(scores, key=lambda k: scores[k]) if scores else None
+    policy = site_policy(site)
+    # The score furthest over its own approve threshold is the one that held the comment
+    # (decide() reports the same one), not simply the highest: profanity near 1.0 says less.
+    top_label = (
+        max(scores, key=lambda k: scores[k] - policy.threshold(k).approve_below) if scores else None
+    )
     item = QueueItem(
         comment=comment,
         site_name=site.name,
         # Unscored comments (held because scoring failed) are as unsure as it gets.
-        margin=margin(scores, site_policy(site)) if scores else 0.0,
+        margin=margin(scores, policy) if scores else 0.0,
         top_label=top_label,
         scores=scores,
     )
@@ -212,24 +217,38 @@ def _explainer() -> "ToxicityModel":
 
 
 def _highlights(body: str, label: str | None) -> list[Highlight]:
-    """The words that drove the score, from the classifier's own explanation.
+    """The words a person would mark (the classifier's span model), each with how much it
+    pushed the leading score; when the span model marks nothing, the words that drove the
+    score most (the linear model's own explanation).
 
-    Only clearly positive contributions are marked: every word nudges a linear model a little,
-    and highlighting "the" would teach moderators to ignore the marks.
+    Only clearly positive contributions are marked in the fallback: every word nudges a linear
+    model a little, and highlighting "the" would teach moderators to ignore the marks.
     """
     if label is None:
         return []
     try:
         model = _explainer()
-        contributions = model.explain(body, label=label, top_k=8)
+        contributions = model.explain(body, label=label, top_k=50)
+        spans = model.toxic_spans(body)
     except Exception:  # an explanation is a help, never a reason to fail the queue
         log.warning("could not explain a comment", exc_info=True)
         return []
-    strongest = max((c.weight for c in contributions), default=0.0)
+    if spans:
+        return [
+            Highlight(
+                start=start,
+                end=end,
+                weight=round(
+                    sum(c.weight for c in contributions if start <= c.start and c.end <= end), 3
+                ),
+            )
+            for start, end in spans
+        ]
+    strongest = max((c.weight for c in contributions[:8]), default=0.0)
     floor = max(0.75, strongest * 0.3)
     return [
         Highlight(start=c.start, end=c.end, weight=round(c.weight, 3))
-        for c in contributions
+        for c in contributions[:8]
         if c.weight >= floor
     ]
 
