@@ -39,8 +39,11 @@ _BIGRAM_MULT = 0x9E3779B1
 _KNOWN_BITS = 20
 _NO_GRAMS = np.zeros(0, dtype=np.int32)
 
-# (32-bit word hash, char n-gram indices, whether the token has a unigram feature)
-TokenFeatures = tuple[int, np.ndarray, bool]
+# (32-bit word hash, char n-gram indices, whether the token has a unigram feature,
+#  hash of its word class (or of itself when it has none), whether it has a class)
+TokenFeatures = tuple[int, np.ndarray, bool, int, bool]
+# Mixes the left class's hash into a class bigram's (another odd multiplier than words').
+_CLASS_BIGRAM_MULT = 0x85EBCA77
 
 
 class CommentVectorizer(TransformerMixin, BaseEstimator):
@@ -77,7 +80,8 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         # scores like an attack; what is said about the group has to carry the score. Done
         # here, inside the cache, so it costs nothing per comment.
         if self.mask_identities and token in IDENTITY_TERMS:
-            result = (crc32(IDENTITY_PLACEHOLDER.encode()), _NO_GRAMS, False)
+            placeholder = crc32(IDENTITY_PLACEHOLDER.encode())
+            result = (placeholder, _NO_GRAMS, False, placeholder, False)
             cache[token] = result
             return result
         source = token
@@ -93,7 +97,17 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         # Sorted, so each token is a sorted run and the per-batch sort in _counts is mostly a
         # merge of runs (timsort), not a full sort.
         grams.sort()  # (a list sort: np.sort costs more than this on ~30 numbers)
-        result = (crc32(source.encode()), np.asarray(grams, dtype=np.int32), True)
+        word_hash = crc32(source.encode())
+        word_class = self._word_class(word_hash)
+        # In class bigrams a word without a class stands for itself.
+        class_hash = word_hash if word_class is None else crc32(b"xxc%d" % word_class)
+        result = (
+            word_hash,
+            np.asarray(grams, dtype=np.int32),
+            True,
+            class_hash,
+            word_class is not None,
+        )
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[token] = result
@@ -105,6 +119,12 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
     def bigram_index(self, left_hash: int, right_hash: int) -> int:
         """As vectorised in :meth:`count_tokens` (no overflow: both hashes < 2**32)."""
         return ((left_hash * _BIGRAM_MULT) ^ right_hash) & ((1 << self.word_bits) - 1)
+
+    def class_bigram_index(self, left: TokenFeatures, right: TokenFeatures) -> int | None:
+        """The class bigram of two neighbours, None unless one of them has a class."""
+        if not (left[4] or right[4]):
+            return None
+        return ((left[3] * _CLASS_BIGRAM_MULT) ^ right[3]) & ((1 << self.word_bits) - 1)
 
     # -- counts ------------------------------------------------------------------------------
 
@@ -123,6 +143,16 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
             bigrams = ((full[:-1] * np.uint64(_BIGRAM_MULT)) ^ full[1:]) & word_mask
             rows.append(token_rows[1:][same_doc])
             cols.append(bigrams[same_doc])
+        if "class_hashes_" in self.__dict__ and len(full):
+            classes = np.asarray(list(map(itemgetter(3), features)), dtype=np.uint64)
+            classed = np.fromiter(map(itemgetter(4), features), dtype=bool, count=len(features))
+            rows.append(token_rows[classed])
+            cols.append((classes & word_mask)[classed])
+            if self.word_bigrams and len(full) > 1:
+                pair = (token_rows[1:] == token_rows[:-1]) & (classed[:-1] | classed[1:])
+                mixed = ((classes[:-1] * np.uint64(_CLASS_BIGRAM_MULT)) ^ classes[1:]) & word_mask
+                rows.append(token_rows[1:][pair])
+                cols.append(mixed[pair])
         word = _counts(np.concatenate(rows), np.concatenate(cols), n, 1 << self.word_bits)
         if char_parts:
             lengths = np.fromiter(map(len, char_parts), dtype=np.int64, count=len(char_parts))
@@ -157,60 +187,30 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         ) & 1
         return np.bincount(token_rows, weights=hit, minlength=len(docs)).astype(np.int64)
 
-    # -- word vectors (classifiers.word_vectors) ----------------------------------------------
+    # -- word classes (classifiers.word_vectors) ---------------------------------------------
 
-    def set_word_vectors(self, hashes: np.ndarray, table: np.ndarray) -> CommentVectorizer:
-        """Use a table of word vectors (rows in the order of the sorted CRC32 ``hashes``)."""
-        self.vector_hashes_ = np.asarray(hashes, dtype=np.uint32)
-        self.vector_table_ = np.asarray(table, dtype=np.float16)
-        self.__dict__.pop("_vector_table32", None)
+    def set_word_classes(self, hashes: np.ndarray, classes: np.ndarray) -> CommentVectorizer:
+        """Give words a class (a cluster of their word vectors): ``hashes`` are the words'
+        CRC32, ``classes`` their class numbers. Each classed word adds a class unigram, and
+        bigrams of classes ("xxidentity are" + "are <animals>") generalise what the data said
+        of one word to the words near it."""
+        self.class_hashes_ = np.asarray(hashes, dtype=np.uint32)
+        self.class_ids_ = np.asarray(classes, dtype=np.uint16)
+        self.__dict__.pop("_class_of", None)
+        self.__dict__.pop("_token_cache", None)
         return self
 
-    @property
-    def vector_dims(self) -> int:
-        table = self.__dict__.get("vector_table_")
-        return 0 if table is None else int(table.shape[1])
-
-    def _vector_rows(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions among ``hashes`` that have a vector, their rows in the table)."""
-        keys = self.vector_hashes_
-        at = np.searchsorted(keys, hashes)
-        at[at >= len(keys)] = 0
-        found = np.flatnonzero(keys[at] == hashes)
-        return found, at[found]
-
-    def _table32(self) -> np.ndarray:
-        table = self.__dict__.get("_vector_table32")
-        if table is None:
-            table = self.__dict__["_vector_table32"] = self.vector_table_.astype(np.float32)
-        return table
-
-    def dense_block(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
-        """(comments, dims): the L2-normalised sum of the comment's word vectors (zeros for a
-        comment with none); (comments, 0) without a table."""
-        if not self.vector_dims:
-            return np.zeros((len(docs), 0), dtype=np.float32)
-        features, token_rows = self._features_of(docs)
-        hashes = np.asarray(list(map(itemgetter(0), features)), dtype=np.uint32)
-        found, rows = self._vector_rows(hashes)
-        pick = sp.csr_matrix(
-            (np.ones(len(found), dtype=np.float32), (token_rows[found], rows)),
-            shape=(len(docs), len(self.vector_hashes_)),
-        )
-        dense = np.asarray(pick @ self._table32(), dtype=np.float32)
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
-        return dense / np.maximum(norms, 1e-6)
-
-    def token_vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, float]:
-        """Each token's vector (zeros if none) and the norm of their sum: token i adds
-        vectors[i] / norm to the comment's dense block (what explain credits it with)."""
-        out = np.zeros((len(tokens), self.vector_dims), dtype=np.float32)
-        if not self.vector_dims or not tokens:
-            return out, 1.0
-        hashes = np.asarray([self._token_features(t)[0] for t in tokens], dtype=np.uint32)
-        found, rows = self._vector_rows(hashes)
-        out[found] = self._table32()[rows]
-        return out, max(float(np.linalg.norm(out.sum(axis=0))), 1e-6)
+    def _word_class(self, word_hash: int) -> int | None:
+        lookup: dict[int, int] | None = self.__dict__.get("_class_of")
+        if lookup is None:
+            hashes = self.__dict__.get("class_hashes_")
+            lookup = (
+                {}
+                if hashes is None
+                else dict(zip(hashes.tolist(), self.class_ids_.tolist(), strict=True))
+            )
+            self.__dict__["_class_of"] = lookup
+        return lookup.get(word_hash)
 
     # -- sklearn API -------------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()
         state.pop("_token_cache", None)
-        state.pop("_vector_table32", None)
+        state.pop("_class_of", None)
         return state
 
 

@@ -165,7 +165,7 @@ class ToxicityModel(BaseEstimator):
         targets: np.ndarray,
         sample_weight: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
         progress: Any = None,
-        word_vectors: tuple[np.ndarray, np.ndarray] | None = None,
+        word_classes: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> ToxicityModel:
         """Learn the features and one head per label.
 
@@ -185,9 +185,8 @@ class ToxicityModel(BaseEstimator):
             char_max_n=self.char_ngrams[1],
             mask_identities=self.mask_identities,
         )
-        if word_vectors is not None:
-            self.vectorizer_.set_word_vectors(*word_vectors)
-        dims = self.vectorizer_.vector_dims
+        if word_classes is not None:
+            self.vectorizer_.set_word_classes(*word_classes)
         self.vectorizer_.fit(texts)
         X = self._features(texts)
         Cs = self.C if isinstance(self.C, tuple) else (self.C,) * len(self.labels)
@@ -203,11 +202,7 @@ class ToxicityModel(BaseEstimator):
             # dual problem, since features (2^19) outnumber rows: 3.5x faster here than the
             # primal for the same coefficients (correlation 0.998 on the toxicity head).
             Xk = X[known[rows]]
-            scale = None
-            if self.nb_scaling:
-                # Word vectors are not counts: no NB ratio for them.
-                sparse_part = Xk[:, : Xk.shape[1] - dims] if dims else Xk
-                scale = np.concatenate([_nb_ratios(sparse_part, y, w), np.ones(dims)])
+            scale = _nb_ratios(Xk, y, w) if self.nb_scaling else None
             if scale is not None:
                 Xk = Xk @ sp.diags(scale)
             clf = LogisticRegression(C=Cs[k], solver="liblinear", dual=True, max_iter=200)
@@ -257,10 +252,8 @@ class ToxicityModel(BaseEstimator):
     # -- scoring -----------------------------------------------------------------------------
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        docs = [tokenize(t) for t in texts]
-        word, char = self.vectorizer_.transform_tokens(docs)
-        dense = self.vectorizer_.dense_block(docs)
-        return sp.hstack([word, char, sp.csr_matrix(dense)], format="csr")
+        word, char = self.vectorizer_.transform_blocks(texts)
+        return sp.hstack([word, char], format="csr")
 
     def _effective(self) -> tuple[np.ndarray, np.ndarray]:
         """Calibration folded into the linear heads: (weights (n_features, n_labels), bias)."""
@@ -286,10 +279,8 @@ class ToxicityModel(BaseEstimator):
     def _logits(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
         word, char = self.vectorizer_.transform_tokens(docs)
         weights, bias = self._effective()
-        n_word, n_sparse = word.shape[1], word.shape[1] + char.shape[1]
-        z = (word @ weights[:n_word]) + (char @ weights[n_word:n_sparse]) + bias
-        if n_sparse < weights.shape[0]:
-            z = z + self.vectorizer_.dense_block(docs) @ weights[n_sparse:]
+        n_word = word.shape[1]
+        z = (word @ weights[:n_word]) + (char @ weights[n_word:]) + bias
         return np.asarray(z, dtype=np.float64)
 
     def score_matrix(self, texts: Sequence[str]) -> np.ndarray:
@@ -360,34 +351,41 @@ class ToxicityModel(BaseEstimator):
         vec = self.vectorizer_
         per_token = [vec._token_features(t) for t in tokens]
         # None: an identity term, which has no unigram of its own (features.py says why).
-        unigrams = [vec.word_index(h) if has_unigram else None for h, _, has_unigram in per_token]
-        bigrams = (
-            [vec.bigram_index(a[0], b[0]) for a, b in itertools.pairwise(per_token)]
-            if vec.word_bigrams
-            else []
+        unigrams = [vec.word_index(f[0]) if f[2] else None for f in per_token]
+        pairs = list(itertools.pairwise(per_token))
+        bigrams = [vec.bigram_index(a[0], b[0]) for a, b in pairs] if vec.word_bigrams else []
+        # Word classes: a classed token's class unigram is its own; a class bigram is shared by
+        # its two tokens, as a word bigram is.
+        classed = "class_hashes_" in vec.__dict__
+        class_unigrams = [vec.word_index(f[3]) if classed and f[4] else None for f in per_token]
+        class_bigrams = (
+            [vec.class_bigram_index(a, b) for a, b in pairs] if classed and vec.word_bigrams else []
         )
         # Occurrence counts, to share a repeated feature's contribution among its producers.
         word_count: dict[int, float] = defaultdict(float)
         char_count: dict[int, float] = defaultdict(float)
-        for uni, (_, chars, _) in zip(unigrams, per_token, strict=True):
-            if uni is not None:
-                word_count[uni] += 1
-            for c in chars.tolist():
+        for index in (*unigrams, *bigrams, *class_unigrams, *class_bigrams):
+            if index is not None:
+                word_count[index] += 1
+        for f in per_token:
+            for c in f[1].tolist():
                 char_count[c] += 1
-        for b in bigrams:
-            word_count[b] += 1
-        for i, (uni, (_, chars, _)) in enumerate(zip(unigrams, per_token, strict=True)):
-            if uni is not None:
-                out[i] += word_value[uni] * weights[uni] / word_count[uni]
-            for c in chars.tolist():
+
+        def share(index: int) -> np.ndarray:
+            return word_value[index] * weights[index] / word_count[index]
+
+        for i, f in enumerate(per_token):
+            for index in (unigrams[i], class_unigrams[i]):
+                if index is not None:
+                    out[i] += share(index)
+            for c in f[1].tolist():
                 out[i] += char_value[c] * weights[n_word + c] / char_count[c]
-        for i, b in enumerate(bigrams):
-            share = word_value[b] * weights[b] / word_count[b] / 2
-            out[i] += share
-            out[i + 1] += share
-        if vec.vector_dims:
-            vectors, norm = vec.token_vectors(tokens)
-            out += (vectors / norm) @ weights[n_word + char.shape[1] :]
+        for pair_bigrams in (bigrams, class_bigrams):
+            for i, index in enumerate(pair_bigrams):
+                if index is not None:
+                    half = share(index) / 2
+                    out[i] += half
+                    out[i + 1] += half
         return spans, out
 
     # -- toxic spans (classifiers.spans says why a second model) ----------------------------

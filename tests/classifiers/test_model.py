@@ -132,7 +132,7 @@ def test_scoring_never_fails_on_odd_text(texts: list[str]) -> None:
             assert text[c.start : c.end] == c.text
 
 
-def test_word_vectors_join_the_features_and_explain_stays_exact() -> None:
+def test_word_classes_join_the_features_and_explain_stays_exact() -> None:
     from classifiers.word_vectors import word_hash
 
     from .conftest import fixture_targets
@@ -140,23 +140,22 @@ def test_word_vectors_join_the_features_and_explain_stays_exact() -> None:
     texts = list(BENIGN + ABUSIVE)
     targets = fixture_targets(texts, [False] * len(BENIGN) + [True] * len(ABUSIVE))
     words = sorted({w for t in texts for w in t.split()})
-    rng = np.random.default_rng(0)
-    table = rng.normal(size=(len(words), 8)).astype(np.float16)
     hashes = np.asarray([word_hash(w) for w in words], dtype=np.uint32)
+    classes = np.arange(len(words), dtype=np.uint16) % 7
     order = np.argsort(hashes)
-    model = ToxicityModel(word_bits=12, char_bits=12, version="vectors-1")
-    model.fit(texts, targets, word_vectors=(hashes[order], table[order]))
+    model = ToxicityModel(word_bits=12, char_bits=12, version="classes-1")
+    model.fit(texts, targets, word_classes=(hashes[order], classes[order]))
     model.calibrate(texts, targets)
-    assert model.vectorizer_.vector_dims == 8
-    assert model.coef_.shape[1] == (1 << 12) * 2 + 8
+    plain = build_tiny_model()
     text = "you stupid moron, thanks for nothing"
+    word_with, _ = model.vectorizer_.transform_blocks([text])
+    word_without, _ = plain.vectorizer_.transform_blocks([text])
+    assert word_with.nnz > word_without.nnz  # the class unigrams and bigrams
     _, contributions = model.token_contributions(text)
     logits = model.decision_function([text])[0]
     np.testing.assert_allclose(
         contributions.sum(axis=0) + [model.explain_intercept(k) for k in LABELS], logits, rtol=1e-4
     )
-    # A comment whose words have no vector has an all-zero dense block, not NaN.
-    assert np.isfinite(model.score_matrix(["zzzz qqqq"])).all()
 
 
 def test_the_functional_suite_is_not_in_the_training_sentences() -> None:
