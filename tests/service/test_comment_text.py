@@ -1,3 +1,5 @@
+import contextlib
+import time
 import unicodedata
 
 import pytest
@@ -81,3 +83,37 @@ def test_accepted_text_is_bounded_trimmed_and_free_of_controls(value: str) -> No
     assert 0 < len(cleaned) <= 50
     assert cleaned == cleaned.strip()
     assert all(c in "\t\n\r" or unicodedata.category(c) != "Cc" for c in cleaned)
+
+
+def _best_time(value: str, *, rounds: int = 7, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            with contextlib.suppress(InvalidComment):
+                clean_text(value, field="body", max_chars=5000, multiline=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+# Shapes that made the old markup pattern backtrack (its "<\s*/?\s*" split a run of spaces
+# every possible way: ~0.3 s for the first one), and neighbours of them.
+ADVERSARIAL_BODIES = {
+    "lt, spaces, digit": "<" + " " * 4997 + "1",
+    "lt, spaces, slash, spaces, digit": "<" + " " * 2498 + "/" + " " * 2498 + "1",
+    "lt, tabs and newlines": "<" + "\t\n " * 1666,
+    "a lt and spaces, repeated": ("<" + " " * 99 + "1") * 50,
+    "an open tag never closed": "<a" + " x" * 2499,
+    "open tags, repeated": "<a " * 1666,
+    "lt slash, repeated": "</" * 2500,
+}
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL_BODIES)
+def test_text_rules_take_linear_time_on_adversarial_bodies(shape: str) -> None:
+    """An adversarial body costs about what a plain one of the same length costs, measured
+    side by side in this run (a ratio, not a wall-clock limit: the machine is shared)."""
+    adversarial = ADVERSARIAL_BODIES[shape][:5000]
+    plain = ("Thanks for the careful reporting on the harbour. " * 120)[: len(adversarial)]
+    ratio = _best_time(adversarial) / _best_time(plain)
+    assert ratio < 25, f"{shape}: {ratio:.0f}x a plain body of {len(plain)} characters"
