@@ -1,14 +1,13 @@
 """The per-site policy that turns classifier scores (and word lists) into a decision."""
 
-import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from service.tables import CommentStatus
+from service.word_lists import WrittenText, compile_word_list
 
 PRIMARY_SCORE = "toxicity"
 
@@ -86,10 +85,13 @@ class Policy:
     def for_text(self, text: str) -> "Policy":
         """This policy bound to one comment's word-list match (reject words win over hold)."""
         hit = None
-        if word := find_listed_word(text, self.reject_words):
-            hit = WordHit(word, CommentStatus.REJECTED)
-        elif word := find_listed_word(text, self.hold_words):
-            hit = WordHit(word, CommentStatus.HELD)
+        if self.reject_words or self.hold_words:
+            # Read once for both lists; each list is compiled once (service.word_lists).
+            written = WrittenText(text)
+            if word := compile_word_list(self.reject_words).first_in(written):
+                hit = WordHit(word, CommentStatus.REJECTED)
+            elif word := compile_word_list(self.hold_words).first_in(written):
+                hit = WordHit(word, CommentStatus.HELD)
         if hit == self.word_hit:
             return self  # the common case: no listed word; spares a copy per comment
         return replace(self, word_hit=hit)
@@ -160,99 +162,3 @@ def margin(scores: Mapping[str, float], policy: Policy) -> float:
         if limit.reject_at is not None:
             distances.append(abs(value - limit.reject_at))
     return min(distances, default=1.0)
-
-
-# --- word lists ------------------------------------------------------------------------------
-
-# Characters readers substitute for letters to slip past a filter ("1d10t", "$hit", "@ss").
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "!": "i",
-        "|": "i",
-        "3": "e",
-        "4": "a",
-        "@": "a",
-        "5": "s",
-        "$": "s",
-        "7": "t",
-        "+": "t",
-        "8": "b",
-        "9": "g",
-    }
-)
-# A symbol counts as a letter only when a letter follows it ("$hit", "sh!t"), so that the
-# "!" closing "idiot!" stays punctuation.
-_LEET_DIGITS = str.maketrans(
-    {k: v for k, v in _LEET.items() if isinstance(k, int) and chr(k).isdigit()}
-)
-_SYMBOL_AS_LETTER = re.compile(r"[!|@$+](?=[^\W_])")
-_WORD = re.compile(r"[^\W_]+")
-_RUNS = re.compile(r"(.)\1+")
-_LONG_RUN = re.compile(r"(.)\1\1")
-
-
-def _fold(text: str) -> str:
-    # NFKD then drop combining marks: "ìdìöt" and full-width letters match "idiot".
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _tokens(text: str) -> list[str]:
-    """Words of the text as a filter sees them: folded, leetspeak undone, spaced letters joined
-    ("i d i o t" and "i.d.i.o.t" become "idiot")."""
-    folded = _SYMBOL_AS_LETTER.sub(lambda m: m.group().translate(_LEET), _fold(text))
-    words: list[str] = []
-    singles: list[str] = []
-
-    def flush() -> None:
-        if len(singles) >= 3:
-            words.append("".join(singles))
-        else:
-            words.extend(singles)
-        singles.clear()
-
-    for token in _WORD.findall(folded.translate(_LEET_DIGITS)):
-        if len(token) == 1:
-            singles.append(token)
-        else:
-            flush()
-            words.append(token)
-    flush()
-    return words
-
-
-def _same_word(written: str, listed: str) -> bool:
-    if written == listed:
-        return True
-    # A stretched word ("idiooot") matches once its runs are squeezed; only when stretched,
-    # so that "good" never matches a listed "god".
-    return bool(_LONG_RUN.search(written)) and _RUNS.sub(r"\1", written) == _RUNS.sub(r"\1", listed)
-
-
-def normalise_words(words: Sequence[str]) -> tuple[str, ...]:
-    """A word list as stored: trimmed, folded, no blanks or duplicates, order kept."""
-    seen: dict[str, None] = {}
-    for word in words:
-        cleaned = " ".join(word.split())
-        if cleaned:
-            seen.setdefault(cleaned.casefold(), None)
-    return tuple(seen)
-
-
-def find_listed_word(text: str, words: Sequence[str]) -> str | None:
-    """The first listed word or phrase that occurs in text as whole words, or None."""
-    if not words:
-        return None
-    written = _tokens(text)
-    for entry in words:
-        listed = _tokens(entry)
-        if not listed:
-            continue
-        size = len(listed)
-        for start in range(len(written) - size + 1):
-            window = written[start : start + size]
-            if all(_same_word(w, x) for w, x in zip(window, listed, strict=True)):
-                return entry
-    return None

@@ -9,8 +9,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.policy import LabelThreshold, Mode, Policy, normalise_words
+from service.policy import LabelThreshold, Mode, Policy
 from service.tables import Site
+from service.word_lists import normalise_words
 
 KEY_PREFIX = "cm_"
 

@@ -10,9 +10,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.moderation.errors import InvalidPolicy
-from service.policy import LabelThreshold, Mode, Policy, normalise_words
+from service.policy import LabelThreshold, Mode, Policy
 from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
 from service.tables import Site, SiteChange
+from service.word_lists import normalise_words
 
 # Longest word list entry and list; a list is matched against every comment.
 MAX_WORD_CHARS = 100

@@ -5,8 +5,9 @@ import time
 import pytest
 
 from service.moderation.webhooks import sign, verify
-from service.policy import LabelThreshold, Mode, Policy, decide, find_listed_word, margin
+from service.policy import LabelThreshold, Mode, Policy, decide, margin
 from service.tables import CommentStatus
+from service.word_lists import find_listed_word
 
 POST = Policy(approve_below=0.5, reject_at=0.9)
 PRE = Policy(approve_below=0.5, reject_at=0.9, mode=Mode.PRE)
