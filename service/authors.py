@@ -4,15 +4,16 @@ Erasure keeps the row and its audit trail but removes the text and every trace o
 and records who asked, so the log can show that it happened without keeping what was erased.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, delete, select, update
 from sqlalchemy.orm import Session
 
-from service.db import utcnow
+from service.db import Base, utcnow
 from service.errors import InvalidComment
-from service.tables import AuditEvent, Comment, CommentStatus, Site
+from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,57 @@ def export_comments(*, session: Session, site: Site, author: Author) -> Sequence
     ).all()
 
 
+# --- copies of a comment's text outside its row ----------------------------------------------
+# Erasure has to reach every copy of a reader's text or name, not only the comment's row. A
+# table that keeps one (a webhook's payload; later training labels, shadow scores, feedback)
+# is one entry in TEXT_COPIES: which of its rows belong to the erased comments, and either the
+# values that replace the text or, with no values, that the rows are deleted.
+
+
+@dataclass(frozen=True)
+class TextCopy:
+    table: type[Base]
+    rows_of: Callable[[Sequence[str]], ColumnElement[bool]]  # rows of these comment ids
+    scrubbed: Mapping[str, Any] = field(default_factory=dict)  # empty: delete the rows
+
+
+def _deliveries_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
+    events = select(AuditEvent.id).where(AuditEvent.comment_id.in_(comment_ids))
+    return WebhookDelivery.audit_event_id.in_(events)
+
+
+TEXT_COPIES: tuple[TextCopy, ...] = (
+    # The payload carried the body and author; a delivery not yet sent is never sent now.
+    TextCopy(
+        WebhookDelivery,
+        _deliveries_of,
+        {
+            "payload": {"erased": True},
+            "status": case(
+                (WebhookDelivery.status == "pending", "dropped"), else_=WebhookDelivery.status
+            ),
+            "last_error": case(
+                (WebhookDelivery.status == "pending", "the comment was erased"),
+                else_=WebhookDelivery.last_error,
+            ),
+        },
+    ),
+)
+
+
+def _erase_copies(*, session: Session, comment_ids: Sequence[str]) -> None:
+    if not comment_ids:
+        return
+    for copy in TEXT_COPIES:
+        where = copy.rows_of(comment_ids)
+        statement = (
+            update(copy.table).where(where).values(dict(copy.scrubbed))
+            if copy.scrubbed
+            else delete(copy.table).where(where)
+        )
+        session.execute(statement, execution_options={"synchronize_session": False})
+
+
 def erase_comments(*, session: Session, site: Site, author: Author) -> int:
     """Erase every comment of the author on this site; return how many were erased."""
     now = utcnow()
@@ -56,7 +108,7 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
         .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
         .with_for_update()
     ).all()
-    erased = 0
+    erased: list[str] = []
     for comment_id, status in targets:
         # Conditional on the status read above, so that the audit event's "from" is true.
         result = session.execute(
@@ -87,6 +139,7 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
                 created_at=now,
             )
         )
-        erased += 1
+        erased.append(comment_id)
+    _erase_copies(session=session, comment_ids=erased)
     session.flush()
-    return erased
+    return len(erased)

@@ -235,6 +235,9 @@ class WebhookDelivery(Base):
         ForeignKey("audit_events.id", ondelete="CASCADE"), unique=True
     )
     event: Mapped[str] = mapped_column(String(40))
+    # The site's webhook when this delivery was made: sent there only, and only while the
+    # site still has it (never to a URL set later, say after the comment was erased).
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -75,6 +75,7 @@ def queue_webhooks(*, session: Session, audit_event_ids: Sequence[int]) -> list[
             site_id=site.id,
             audit_event_id=event.id,
             event=event_name(event.to_status),
+            url=site.webhook_url,
             payload={
                 "site": site.name,
                 "comment": {
@@ -147,9 +148,14 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
             return True
         site = session.get(Site, delivery.site_id)
         if site is None or not site.webhook_url or not site.webhook_secret:
-            delivery.status = "dropped"
-            return True
-        url, secret = site.webhook_url, site.webhook_secret
+            return _drop(delivery, "the site has no webhook now")
+        # Only to the URL the delivery was made for, and only while the site still has it:
+        # a URL set later never receives what was decided before it.
+        if delivery.url != site.webhook_url:
+            return _drop(delivery, "the site's webhook changed after this delivery was made")
+        if _comment_erased(session, delivery):
+            return _drop(delivery, "the comment was erased")
+        url, secret = delivery.url, site.webhook_secret
         document = {"event": delivery.event, "delivery_id": delivery.id, **delivery.payload}
         delivery.attempts += 1
         attempts = delivery.attempts
@@ -184,6 +190,21 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
             log.warning("webhook %s gave up after %d attempts: %s", delivery_id, attempts, error)
             return True
     return False
+
+
+def _drop(delivery: WebhookDelivery, why: str) -> bool:
+    delivery.status = "dropped"
+    delivery.last_error = why
+    return True
+
+
+def _comment_erased(session: Session, delivery: WebhookDelivery) -> bool:
+    status = session.scalar(
+        select(Comment.status)
+        .join(AuditEvent, AuditEvent.comment_id == Comment.id)
+        .where(AuditEvent.id == delivery.audit_event_id)
+    )
+    return status is None or status == CommentStatus.ERASED
 
 
 def retry_delay(attempt: int) -> int:

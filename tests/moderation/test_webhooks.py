@@ -10,11 +10,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session, sessionmaker
 
+from service.authors import Author, erase_comments
 from service.db import session_scope, utcnow
 from service.moderation.site_admin import set_webhook
-from service.moderation.webhooks import SIGNATURE_HEADER, find_orphaned_deliveries, verify
-from service.tables import AuditEvent, Comment, WebhookDelivery
+from service.moderation.webhooks import (
+    SIGNATURE_HEADER,
+    deliver,
+    find_orphaned_deliveries,
+    queue_webhooks,
+    verify,
+)
+from service.tables import AuditEvent, Comment, Site, WebhookDelivery
 from tests.conftest import Process, make_site, wait_until
 
 
@@ -106,3 +115,93 @@ def test_a_delivery_whose_retry_was_lost_is_found_by_the_sweep(pg_env: dict[str,
         session.add_all([old, fresh])
         session.flush()
         assert find_orphaned_deliveries(session=session) == [old.id]
+
+
+def _decided_with_delivery(session: Session, site: Site, *, author: str, body: str) -> str:
+    """A held comment of `author` with its audit event and webhook delivery; the delivery id."""
+    comment = Comment(
+        site_id=site.id,
+        article_id="a",
+        author_name=author,
+        author_id=f"id-{author}",
+        body=body,
+        status="held",
+    )
+    session.add(comment)
+    session.flush()
+    event = AuditEvent(
+        comment_id=comment.id, actor="model:t", from_status="pending", to_status="held"
+    )
+    session.add(event)
+    session.flush()
+    (delivery_id,) = queue_webhooks(session=session, audit_event_ids=[event.id])
+    session.commit()
+    return delivery_id
+
+
+def test_erasure_scrubs_deliveries_and_a_pending_one_is_never_sent(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    hook = Receiver()
+    try:
+        with sessions() as session:
+            site, _ = make_site(session)
+            set_webhook(session=session, site=site, actor="admin:test", url=hook.url)
+            session.commit()
+            sent = _decided_with_delivery(session, site, author="Ann Reader", body="First words.")
+            assert deliver(sessions=sessions, delivery_id=sent)
+            pending = _decided_with_delivery(
+                session, site, author="Ann Reader", body="Secret words."
+            )
+            erase_comments(session=session, site=site, author=Author(author_id="id-Ann Reader"))
+            session.commit()
+        assert deliver(sessions=sessions, delivery_id=pending)
+        assert len(hook.received) == 1, "only the delivery made before the erasure was sent"
+        with sessions() as session:
+            rows = {d.id: d for d in session.scalars(select(WebhookDelivery))}
+        assert rows[sent].status == "delivered"
+        assert rows[pending].status == "dropped"
+        for delivery in rows.values():
+            stored = json.dumps(delivery.payload)
+            assert "words" not in stored and "Ann Reader" not in stored
+    finally:
+        hook.server.shutdown()
+
+
+def test_a_delivery_goes_only_to_the_url_it_was_made_for(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    first, later = Receiver(), Receiver()
+    try:
+        with sessions() as session:
+            site, _ = make_site(session)
+            set_webhook(session=session, site=site, actor="admin:test", url=first.url)
+            session.commit()
+            delivery_id = _decided_with_delivery(session, site, author="Bo", body="Fine piece.")
+            set_webhook(session=session, site=site, actor="admin:test", url=later.url)
+            session.commit()
+        assert deliver(sessions=sessions, delivery_id=delivery_id)
+        assert later.received == [], "a URL set after the decision never receives it"
+        with sessions() as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None and delivery.status == "dropped"
+            assert delivery.url == first.url
+    finally:
+        first.server.shutdown()
+        later.server.shutdown()
+
+
+def test_a_store_error_does_not_carry_a_comments_text_into_the_logs(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Logged errors are out of erasure's reach; the store's errors must not quote values."""
+    with sessions() as session:
+        site, _ = make_site(session)
+        session.add(
+            Comment(
+                site_id=site.id, article_id="x" * 300, author_name="Ann Reader", body="Secret words"
+            )
+        )
+        with pytest.raises(DataError) as caught:
+            session.flush()
+    assert "Secret words" not in str(caught.value) and "Ann Reader" not in str(caught.value)

@@ -1,0 +1,34 @@
+"""Security review (issue 15): where a webhook delivery goes, sessions that can be ended, and a
+site's choice to hold comments that hold markup.
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-10
+
+- webhook_deliveries.url: the site's webhook when the delivery was made; a delivery is sent
+  there only, never to a URL set later (existing rows take the site's current URL).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries") as batch:
+        batch.add_column(sa.Column("url", sa.String(500), nullable=True))
+    op.execute(
+        "UPDATE webhook_deliveries SET url = "
+        "(SELECT webhook_url FROM sites WHERE sites.id = webhook_deliveries.site_id)"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries") as batch:
+        batch.drop_column("url")
