@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # the one that stops a single browser or script flooding a site's form.
     rate_limit_per_site: str = "200/second"
     rate_limit_per_client: str = "50/second"
+    # Moderator sign-in: each try is an argon2 hash (64 MiB), reachable without credentials.
+    # Failed tries per username (a success clears them), and every try per client address,
+    # counted before the hash is computed. "N per M minutes" or "N/second|minute|hour".
+    login_failures_per_username: str = "10 per 15 minutes"
+    login_attempts_per_client: str = "30 per 15 minutes"
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 

@@ -50,6 +50,21 @@ class Limits:
     per_client: RateLimitItem
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    failures_per_username: RateLimitItem
+    attempts_per_client: RateLimitItem
+
+
+@cache
+def _login_items() -> LoginLimits:
+    settings = get_settings()
+    return LoginLimits(
+        failures_per_username=parse(settings.login_failures_per_username),
+        attempts_per_client=parse(settings.login_attempts_per_client),
+    )
+
+
 @cache
 def _items() -> Limits:
     settings = get_settings()
@@ -177,6 +192,7 @@ def redis_key(item: RateLimitItem, kind: str, key: str) -> str:
 def reset_limits_cache() -> None:
     global _sync_limiter, _async_counter, _memory_limiter
     _items.cache_clear()
+    _login_items.cache_clear()
     with _sync_lock:
         _sync_limiter = None
     _async_counter = None
@@ -259,3 +275,60 @@ async def acheck_submission(client_ip: str, site_id: str) -> None:
     """Both limits of a submission, the client's first, in one round trip."""
     items = _items()
     await _acheck((items.per_client, "client", client_ip), (items.per_site, "site", site_id))
+
+
+# --- moderator sign-in ------------------------------------------------------------------------
+# Counted like submissions (Redis when configured, so every API replica sees the same counts;
+# in memory for the trial), but never waved through: if Redis is unreachable the counts fall
+# back to this process's memory, which still bounds a guesser per replica.
+_login_fallback = FixedWindowRateLimiter(storage_from_string("memory://"))
+
+
+def _login_limiter_call(method: str, *args: object) -> bool:
+    try:
+        return bool(getattr(_limiter(), method)(*args))
+    except Exception:
+        log.warning("rate limit storage unreachable; counting sign-ins in memory", exc_info=True)
+        return bool(getattr(_login_fallback, method)(*args))
+
+
+def _login_refused(item: RateLimitItem, *identifiers: str) -> RateLimited:
+    try:
+        reset_at = _limiter().get_window_stats(item, *identifiers).reset_time
+    except Exception:
+        reset_at = _login_fallback.get_window_stats(item, *identifiers).reset_time
+    RATE_LIMITED.labels(limit=identifiers[1]).inc()
+    retry_after = max(1, int(reset_at - time.time() + 0.999))
+    minutes = -(-retry_after // 60)
+    return RateLimited(
+        f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}",
+        retry_after=retry_after,
+    )
+
+
+def _login_name(username: str) -> str:
+    return " ".join(username.split()).casefold()
+
+
+def check_login(*, username: str, client_ip: str) -> None:
+    """Before a password is checked: refuse (RateLimited) a username with too many recent
+    failures, or a client address with too many recent tries (this try counts)."""
+    items = _login_items()
+    name = ("login", "username", _login_name(username))
+    if not _login_limiter_call("test", items.failures_per_username, *name):
+        raise _login_refused(items.failures_per_username, *name)
+    client = ("login", "client", client_ip)
+    if not _login_limiter_call("hit", items.attempts_per_client, *client):
+        raise _login_refused(items.attempts_per_client, *client)
+
+
+def record_login_failure(*, username: str) -> None:
+    _login_limiter_call(
+        "hit", _login_items().failures_per_username, "login", "username", _login_name(username)
+    )
+
+
+def record_login_success(*, username: str) -> None:
+    _login_limiter_call(
+        "clear", _login_items().failures_per_username, "login", "username", _login_name(username)
+    )

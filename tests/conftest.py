@@ -30,6 +30,7 @@ from service.config import get_settings
 from service.db import session_scope
 from service.migrate import upgrade
 from service.policy import Policy
+from service.ratelimit import reset_limits_cache
 from service.sites import create_site, forget_cached_sites
 from service.tables import Site
 
@@ -52,6 +53,7 @@ def reset_caches() -> None:
     db.get_session_factory.cache_clear()
     queue._producer = None
     queue._flags = None
+    reset_limits_cache()
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
@@ -107,6 +109,8 @@ def pg_env(
         # Tests submit fast from one address; the rate-limit tests set their own limits.
         "MODERATION_RATE_LIMIT_PER_SITE": "100000/second",
         "MODERATION_RATE_LIMIT_PER_CLIENT": "100000/second",
+        # Every test client signs in from "testclient"; the throttle tests set their own.
+        "MODERATION_LOGIN_ATTEMPTS_PER_CLIENT": "100000/second",
     }
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():

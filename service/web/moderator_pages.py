@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service.deps import SessionDep
+from service.deps import SessionDep, client_ip
 from service.errors import CommentNotFound, ModerationError
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
@@ -20,6 +20,12 @@ from service.moderation.auth import (
     session_reviewer,
 )
 from service.moderation.errors import Forbidden
+from service.ratelimit import (
+    RateLimited,
+    check_login,
+    record_login_failure,
+    record_login_success,
+)
 from service.tables import CommentStatus, Site
 from service.web.templating import render
 
@@ -101,9 +107,18 @@ def login(
         check_csrf(request, csrf)
     except ModerationError:
         return refused("The form expired; please sign in again.", 403)
+    try:
+        # Before the (deliberately slow) hash: a guesser is stopped without costing it.
+        check_login(username=username, client_ip=client_ip(request))
+    except RateLimited as exc:
+        page = refused(exc.message[0].upper() + exc.message[1:] + ".", 429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     moderator = accounts.authenticate(session=session, username=username, password=password)
     if moderator is None:
+        record_login_failure(username=username)
         return refused("Wrong username or password.", 401)
+    record_login_success(username=username)
     session.commit()  # a password rehash, if the hasher's parameters changed
     # A fresh session (and CSRF token) on sign-in, so a token planted before it is useless.
     request.session.clear()
