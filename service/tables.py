@@ -178,6 +178,10 @@ class Moderator(Base):
     role: Mapped[str] = mapped_column(String(16), default=ModeratorRole.MODERATOR)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in each signed session cookie; a cookie of another version is no longer a
+    # session. Bumped by signing out, a password change and deactivation, which therefore end
+    # every session of the moderator (a signed cookie cannot be recalled any other way).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ModeratorSite(Base):

@@ -14,10 +14,10 @@ from service.errors import CommentNotFound, ModerationError
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
 from service.moderation.auth import (
-    SESSION_MODERATOR,
     check_csrf,
     csrf_token,
     session_reviewer,
+    start_session,
 )
 from service.moderation.errors import Forbidden
 from service.ratelimit import (
@@ -26,7 +26,7 @@ from service.ratelimit import (
     record_login_failure,
     record_login_success,
 )
-from service.tables import CommentStatus, Site
+from service.tables import CommentStatus, Moderator, Site
 from service.web.templating import render
 
 router = APIRouter(prefix="/moderate", include_in_schema=False)
@@ -119,17 +119,24 @@ def login(
         record_login_failure(username=username)
         return refused("Wrong username or password.", 401)
     record_login_success(username=username)
+    start_session(request, moderator_id=moderator.id, session_version=moderator.session_version)
     session.commit()  # a password rehash, if the hasher's parameters changed
-    # A fresh session (and CSRF token) on sign-in, so a token planted before it is useless.
-    request.session.clear()
-    request.session[SESSION_MODERATOR] = moderator.id
-    csrf_token(request)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def logout(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     check_csrf(request, csrf)
+    reviewer = session_reviewer(request, session)
+    if reviewer is not None:
+        # The cookie is signed, not stored: a copy of it would go on working unless the
+        # moderator's session version moves on. Signing out ends all their sessions.
+        moderator = session.get(Moderator, reviewer.id)
+        if moderator is not None:
+            accounts.end_sessions(session=session, moderator=moderator)
+            session.commit()
     request.session.clear()
     return RedirectResponse("/moderate/login", status_code=303)
 

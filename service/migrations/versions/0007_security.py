@@ -7,6 +7,8 @@ Create Date: 2026-12-10
 
 - webhook_deliveries.url: the site's webhook when the delivery was made; a delivery is sent
   there only, never to a URL set later (existing rows take the site's current URL).
+- moderators.session_version: in every session cookie; bumped by sign-out, a password
+  change and deactivation, so that those end the moderator's sessions.
 """
 
 from collections.abc import Sequence
@@ -27,8 +29,14 @@ def upgrade() -> None:
         "UPDATE webhook_deliveries SET url = "
         "(SELECT webhook_url FROM sites WHERE sites.id = webhook_deliveries.site_id)"
     )
+    with op.batch_alter_table("moderators") as batch:
+        batch.add_column(
+            sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("moderators") as batch:
+        batch.drop_column("session_version")
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.drop_column("url")
