@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # The broker queue the nudges travel on; separate names keep several stacks (or test
     # runs) on one Redis apart.
     scoring_queue: str = "scoring"
+    # Webhook deliveries travel on their own queue to their own worker, so a site's slow or
+    # hanging endpoint never holds up scoring. Unset: "<scoring_queue>-webhooks".
+    webhook_queue_override: str | None = Field(default=None, validation_alias=_env("WEBHOOK_QUEUE"))
 
     # Scoring: how many comments one claim takes, and how long a claim lasts before
     # another worker may take it over (a killed worker's comments come back after this).
@@ -97,6 +100,10 @@ class Settings(BaseSettings):
         if self.redis_url:
             return self.redis_url
         return "filesystem://"
+
+    @property
+    def webhook_queue(self) -> str:
+        return self.webhook_queue_override or f"{self.scoring_queue}-webhooks"
 
     @property
     def broker_dir(self) -> Path:

@@ -261,6 +261,22 @@ def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
         process.stop()
 
 
+@pytest.fixture
+def webhook_worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
+    """The worker that sends webhook deliveries (its own queue)."""
+    process = start_process(moderation("webhook-worker"), pg_env, tmp_path / "webhooks.log")
+    try:
+        wait_until(
+            lambda: " ready." in process.output(),
+            timeout=90,
+            what="the webhook worker",
+            process=process,
+        )
+        yield process
+    finally:
+        process.stop()
+
+
 # --- moderation: moderators, a real browser, artifacts -------------------------------------
 
 

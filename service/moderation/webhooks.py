@@ -18,14 +18,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.moderation.settings import get_moderation_settings
+from service.queue import DELIVER_WEBHOOK_TASK
 from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
-DELIVER_WEBHOOK_TASK = "workers.tasks.deliver_webhook"
-SWEEP_WEBHOOKS_TASK = "workers.tasks.sweep_webhooks"
 SIGNATURE_HEADER = "Moderation-Signature"
 
 
@@ -107,8 +107,9 @@ def send_deliveries(delivery_ids: Sequence[str]) -> None:
 
     try:
         app = _producer_app()
+        queue = get_settings().webhook_queue
         for delivery_id in delivery_ids:
-            app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], retry=False)
+            app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], retry=False, queue=queue)
     except Exception:  # the broker's failures come in many types; a decision stands anyway
         log.warning("could not queue %d webhook deliveries", len(delivery_ids), exc_info=True)
 

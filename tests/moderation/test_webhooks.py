@@ -62,7 +62,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_decision_reaches_the_site_signed_after_a_retry(
-    api_server: str, worker_process: Process, receiver: Receiver
+    api_server: str, worker_process: Process, webhook_worker_process: Process, receiver: Receiver
 ) -> None:
     with session_scope() as session:
         site, key = make_site(session, name="hooked")
