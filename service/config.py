@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # the one that stops a single browser or script flooding a site's form.
     rate_limit_per_site: str = "200/second"
     rate_limit_per_client: str = "50/second"
+    # The reader form (embed.js) has buckets of its own, apart from the keyed API's: readers
+    # posting from a few addresses cannot use up the site's server's quota. A person writes a
+    # comment in minutes, so the per-address form limit is far below the API's.
+    form_rate_limit_per_site: str = "30/second"
+    form_rate_limit_per_client: str = "5/minute"
     # Moderator sign-in: each try is an argon2 hash (64 MiB), reachable without credentials.
     # Failed tries per username (a success clears them), and every try per client address,
     # counted before the hash is computed. "N per M minutes" or "N/second|minute|hour".
