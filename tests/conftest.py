@@ -29,6 +29,7 @@ from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
 from service.db import session_scope
 from service.migrate import upgrade
+from service.moderation.settings import get_moderation_settings
 from service.policy import Policy
 from service.ratelimit import reset_limits_cache
 from service.sites import create_site, forget_cached_sites
@@ -54,6 +55,7 @@ def reset_caches() -> None:
     queue._producer = None
     queue._flags = None
     reset_limits_cache()
+    get_moderation_settings.cache_clear()
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
@@ -111,6 +113,8 @@ def pg_env(
         "MODERATION_RATE_LIMIT_PER_CLIENT": "100000/second",
         # Every test client signs in from "testclient"; the throttle tests set their own.
         "MODERATION_LOGIN_ATTEMPTS_PER_CLIENT": "100000/second",
+        # The tests' webhook receivers listen on loopback; the SSRF tests clear this.
+        "MODERATION_WEBHOOK_ALLOWED_PRIVATE_NETWORKS": '["127.0.0.1/32"]',
     }
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.moderation.errors import InvalidPolicy
+from service.moderation.webhook_targets import check_when_set
 from service.policy import LabelThreshold, Mode, Policy
 from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
 from service.tables import Site, SiteChange
@@ -143,6 +144,7 @@ def set_webhook(*, session: Session, site: Site, actor: str, url: str | None) ->
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
             raise InvalidPolicy("the webhook is an http(s) URL", field="webhook_url")
+        check_when_set(url)
     secret = None if url is None else "whsec_" + secrets.token_urlsafe(32)
     site.webhook_url = url
     site.webhook_secret = secret

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.moderation.settings import get_moderation_settings
+from service.moderation.webhook_targets import TargetNotAllowed, pin
 from service.queue import DELIVER_WEBHOOK_TASK
 from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
@@ -170,12 +171,17 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
     }
     error: str | None = None
     try:
-        response = httpx.post(
-            url, content=body, headers=headers, timeout=settings.webhook_timeout_seconds
-        )
-        if not 200 <= response.status_code < 300:
-            error = f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
+        error = _post(url, body, headers, timeout=settings.webhook_timeout_seconds)
+    except TargetNotAllowed as exc:
+        # Checked when it was set; a name that resolves elsewhere now is refused for good.
+        with session_scope(sessions) as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            delivery.status = "failed"
+            delivery.last_error = exc.message[:300]
+        log.warning("webhook %s refused: %s", delivery_id, exc.message)
+        return True
+    except (httpx.HTTPError, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     with session_scope(sessions) as session:
         delivery = session.get(WebhookDelivery, delivery_id)
@@ -191,6 +197,21 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
             log.warning("webhook %s gave up after %d attempts: %s", delivery_id, attempts, error)
             return True
     return False
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> str | None:
+    """POST to the address checked just now (service.moderation.webhook_targets); None when
+    the site answered 2xx, else what went wrong. A redirect is an answer, never followed."""
+    target = pin(url)
+    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
+        response = client.post(
+            target.url,
+            content=body,
+            headers={**headers, "Host": target.host_header},
+            # TLS is checked against the name the site gave, not the address.
+            extensions={"sni_hostname": target.host},
+        )
+    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
 def _drop(delivery: WebhookDelivery, why: str) -> bool:

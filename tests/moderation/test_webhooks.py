@@ -30,15 +30,18 @@ from tests.conftest import Process, make_site, wait_until
 class Receiver:
     """A site's webhook endpoint: records what arrives; fails the first `fail_first` calls."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, redirect_to: str | None = None) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.fail_first = fail_first
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail_first > 0:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if redirect_to is not None:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to)
+                elif receiver.fail_first > 0:
                     receiver.fail_first -= 1
                     self.send_response(503)
                 else:
