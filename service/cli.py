@@ -33,6 +33,8 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from service.http_server import server_options
+
     settings = get_settings()
     uvicorn.run(
         "service.app:create_app",
@@ -43,7 +45,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        **server_options(settings),
     )
 
 

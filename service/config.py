@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64 * 1024
     max_header_bytes: int = 16 * 1024
 
+    # The HTTP server (service/http_server.py). A client has header_timeout to send its whole
+    # request head and body_timeout more for the body, or gets 408; an idle keep-alive
+    # connection closes after keep_alive; past max_concurrency connections (or requests in
+    # progress) new requests get 503 at once. Behind a reverse proxy, set the proxy's own
+    # read timeouts no longer than these.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=20.0, gt=0)
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    http_max_concurrency: int = Field(default=1000, ge=1)
+
     # Default policy for new sites: approve when every score is below approve_below,
     # reject when toxicity reaches reject_at, hold in between.
     default_approve_below: float = 0.5
