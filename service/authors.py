@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.comments import decode_cursor, encode_cursor
 from service.db import Base, utcnow
 from service.errors import InvalidComment
 from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
@@ -38,12 +39,26 @@ def _authored_by(site: Site, author: Author):  # type: ignore[no-untyped-def]
     return (Comment.site_id == site.id) & (Comment.author_name == author.author_name)
 
 
-def export_comments(*, session: Session, site: Site, author: Author) -> Sequence[Comment]:
-    return session.scalars(
-        select(Comment)
-        .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
-        .order_by(Comment.created_at)
-    ).all()
+def export_comments(
+    *, session: Session, site: Site, author: Author, limit: int, cursor: str | None = None
+) -> tuple[Sequence[Comment], str | None]:
+    """One page of the author's comments, oldest first, and the cursor of the next page (a
+    prolific reader's export is not one unbounded answer)."""
+    query = select(Comment).where(
+        _authored_by(site, author), Comment.status != CommentStatus.ERASED
+    )
+    if cursor is not None:
+        created_at, comment_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Comment.created_at > created_at,
+                and_(Comment.created_at == created_at, Comment.id > comment_id),
+            )
+        )
+    page = session.scalars(query.order_by(Comment.created_at, Comment.id).limit(limit + 1)).all()
+    if len(page) > limit:
+        return page[:limit], encode_cursor(page[limit - 1])
+    return page, None
 
 
 # --- copies of a comment's text outside its row ----------------------------------------------

@@ -20,6 +20,7 @@ from service.moderation.auth import (
     start_session,
 )
 from service.moderation.errors import Forbidden
+from service.moderation.routes import MAX_OFFSET, MAX_ROW_ID
 from service.ratelimit import (
     RateLimited,
     check_login,
@@ -211,7 +212,7 @@ Article = Annotated[str | None, Query(max_length=200)]
 Label = Annotated[str | None, Query(max_length=40)]
 Score = Annotated[float | None, Query(ge=0, le=1)]
 Order = Annotated[str, Query(pattern="^(uncertain|oldest)$")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.get("")
@@ -296,7 +297,7 @@ def audit_page(
     site: Site_ = None,
     actor: Annotated[str | None, Query(pattern="^(model|moderator)$")] = None,
     to_status: Annotated[str | None, Query(max_length=16)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     reviewer = session_reviewer(request, session)
     if reviewer is None:

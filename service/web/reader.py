@@ -18,6 +18,7 @@ from service.comments import NewComment, get_comment, submit_comment
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, client_ip, require_json
 from service.errors import ModerationError, SiteNotFound
+from service.json_body import StrictJsonRoute
 from service.moderation.errors import OriginNotAllowed
 from service.queue import enqueue_scoring
 from service.ratelimit import RateLimited, check_form
@@ -27,7 +28,7 @@ from service.tables import CommentStatus, Site
 from service.web.demo_article import article_for
 from service.web.templating import render
 
-router = APIRouter(tags=["reader"])
+router = APIRouter(tags=["reader"], route_class=StrictJsonRoute)
 SiteName = Annotated[str, Path(max_length=100, description="the site's name")]
 
 
