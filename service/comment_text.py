@@ -2,8 +2,7 @@
 
 Every check here runs on the API's event loop for every submission, reachable by anonymous
 readers through the form endpoint, so each one is a single pass over the text in C: one
-character class for the forbidden characters, and markup patterns that cannot backtrack
-(no two quantifiers that can match the same character next to each other).
+character class for the forbidden characters, and a markup pattern that cannot backtrack.
 """
 
 import re
@@ -31,10 +30,16 @@ _FORBIDDEN = {
 _BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
 _INVISIBLE_CHAR = re.compile(f"[{_INVISIBLE}]")
 _SURROGATE = re.compile(f"[{_SURROGATES}]")
-# A real tag, not a lone "<" ("I <3 this", "a < b" are fine). Linear: "\s*" cannot match the
-# "/" that may follow it, so there is one way to split the spaces, and "[^<>]*" stops at the
-# next "<", so each "<" is scanned up to the next one at most.
-_MARKUP = re.compile(r"<\s*(?:/\s*)?[a-zA-Z!?][^<>]*>")
+# What a browser would read as a tag: "<" then a letter, "/", "!" or "?" at once, up to a ">"
+# ("<b>", "</i>", "<!--", "<?php"; not "I <3 this" nor "a < b"). Comments are plain text and
+# are stored as written; this only serves a site that holds such comments for a human.
+# Linear: "[^<>]*" stops at the next "<", so each "<" is scanned up to the next one at most.
+_MARKUP = re.compile(r"<[/!?]?[a-zA-Z!?-][^<>]*>")
+
+
+def holds_markup(text: str) -> bool:
+    """Whether the text holds something a browser would take for an HTML tag."""
+    return _MARKUP.search(text) is not None
 
 
 def _refuse_character(char: str, field: str) -> InvalidComment:
@@ -68,12 +73,8 @@ def clean_text(value: str, *, field: str, max_chars: int, multiline: bool) -> st
     forbidden = _FORBIDDEN[multiline].search(value)
     if forbidden:
         raise _refuse_character(forbidden.group(), field)
-    if _MARKUP.search(value):
-        raise InvalidComment(
-            "markup_not_allowed",
-            f"{field} holds HTML markup; comments are plain text",
-            field=field,
-        )
+    # Text that looks like markup ("if x<y and y>z", "the <i> tag") is kept as written: every
+    # page, script and webhook shows it as text (escaped), never as HTML.
     return value
 
 

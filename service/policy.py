@@ -6,6 +6,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
+from service.comment_text import holds_markup
 from service.tables import CommentStatus
 from service.word_lists import WrittenText, compile_word_list
 
@@ -37,6 +38,8 @@ class LabelThreshold:
 class WordHit:
     word: str
     status: CommentStatus  # HELD or REJECTED
+    # Set for a rule that is not a listed word (the site holds comments with markup).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Policy:
     labels: Mapping[str, LabelThreshold] = field(default_factory=dict)
     hold_words: tuple[str, ...] = ()
     reject_words: tuple[str, ...] = ()
+    # Hold for a human what a browser would read as HTML (it is shown as text either way).
+    hold_markup: bool = False
     # The word-list rule this comment triggers; set by for_text() when a comment is claimed,
     # because decide() sees only the scores.
     word_hit: WordHit | None = None
@@ -92,6 +97,10 @@ class Policy:
                 hit = WordHit(word, CommentStatus.REJECTED)
             elif word := compile_word_list(self.hold_words).first_in(written):
                 hit = WordHit(word, CommentStatus.HELD)
+        if hit is None and self.hold_markup and holds_markup(text):
+            hit = WordHit(
+                "", CommentStatus.HELD, reason="holds markup; the site holds such comments"
+            )
         if hit == self.word_hit:
             return self  # the common case: no listed word; spares a copy per comment
         return replace(self, word_hit=hit)
@@ -119,7 +128,7 @@ def decide(scores: Mapping[str, float], policy: Policy) -> Decision:
     if policy.word_hit is not None:
         hit = policy.word_hit
         verb = "always-reject" if hit.status == CommentStatus.REJECTED else "always-hold"
-        return Decision(hit.status, f"{verb} word {hit.word!r}")
+        return Decision(hit.status, hit.reason or f"{verb} word {hit.word!r}")
     rejects = policy.mode == Mode.POST
     # The score furthest over its approve threshold: (excess, label, value), ties by label.
     worst: tuple[float, str, float] | None = None

@@ -48,6 +48,7 @@ def create_site(
         },
         hold_words=list(normalise_words(policy.hold_words)),
         reject_words=list(normalise_words(policy.reject_words)),
+        hold_markup=policy.hold_markup,
         allowed_origins=allowed_origins or [],
     )
     session.add(site)
@@ -78,6 +79,8 @@ class PolicyColumns(Protocol):
     def hold_words(self) -> Sequence[str]: ...
     @property
     def reject_words(self) -> Sequence[str]: ...
+    @property
+    def hold_markup(self) -> bool: ...
 
 
 def site_policy(site: PolicyColumns) -> Policy:
@@ -95,6 +98,7 @@ def site_policy(site: PolicyColumns) -> Policy:
         },
         hold_words=tuple(site.hold_words or ()),
         reject_words=tuple(site.reject_words or ()),
+        hold_markup=bool(site.hold_markup),
     )
 
 

@@ -69,6 +69,8 @@ class Site(Base):
     )
     hold_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     reject_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Hold comments that hold what a browser would read as HTML (service.comment_text).
+    hold_markup: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Where decisions are announced (HMAC-signed with the secret); None means no webhook.
     webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -164,6 +164,10 @@ def site_policy(
     hold_word: Annotated[list[str] | None, typer.Option(help="replaces the hold list")] = None,
     reject_word: Annotated[list[str] | None, typer.Option(help="replaces the reject list")] = None,
     origin: Annotated[list[str] | None, typer.Option(help="replaces the allowed origins")] = None,
+    hold_markup: Annotated[
+        bool | None,
+        typer.Option("--hold-markup/--no-hold-markup", help="hold comments that look like HTML"),
+    ] = None,
 ) -> None:
     """Show a site's policy, or change it (each change is recorded)."""
     from service.db import session_scope
@@ -197,6 +201,7 @@ def site_policy(
             hold_words=hold_word,
             reject_words=reject_word,
             allowed_origins=origin,
+            hold_markup=hold_markup,
         )
         try:
             update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)

@@ -312,6 +312,7 @@ def change_policy(
             hold_words=body.hold_words,
             reject_words=body.reject_words,
             allowed_origins=body.allowed_origins,
+            hold_markup=body.hold_markup,
         ),
     )
     session.commit()

@@ -128,6 +128,7 @@ class PolicyIn(Strict):
     hold_words: list[str] | None = Field(default=None, max_length=1000)
     reject_words: list[str] | None = Field(default=None, max_length=1000)
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
+    hold_markup: bool | None = None
 
 
 class PolicyOut(BaseModel):
@@ -138,6 +139,7 @@ class PolicyOut(BaseModel):
     label_thresholds: dict[str, dict[str, float | None]]
     hold_words: list[str]
     reject_words: list[str]
+    hold_markup: bool
     allowed_origins: list[str]
     webhook_url: str | None
 

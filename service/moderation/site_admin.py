@@ -32,6 +32,7 @@ class PolicyUpdate:
     hold_words: list[str] | None = None
     reject_words: list[str] | None = None
     allowed_origins: list[str] | None = None
+    hold_markup: bool | None = None
 
 
 def policy_view(site: Site) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def policy_view(site: Site) -> dict[str, Any]:
         "label_thresholds": site.label_thresholds or {},
         "hold_words": list(site.hold_words or []),
         "reject_words": list(site.reject_words or []),
+        "hold_markup": bool(site.hold_markup),
         "allowed_origins": list(site.allowed_origins or []),
         "webhook_url": site.webhook_url,
     }
@@ -109,6 +111,8 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
         site.hold_words = _words(update.hold_words, "hold_words")
     if update.reject_words is not None:
         site.reject_words = _words(update.reject_words, "reject_words")
+    if update.hold_markup is not None:
+        site.hold_markup = update.hold_markup
     if update.allowed_origins is not None:
         site.allowed_origins = list(dict.fromkeys(_origin(o) for o in update.allowed_origins))
     site_policy(site)  # the stored policy must load, or workers would fail on it

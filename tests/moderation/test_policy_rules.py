@@ -73,3 +73,12 @@ def test_webhook_signatures_verify_and_expire() -> None:
     assert not verify("whsec_y", header, body)
     assert not verify("whsec_x", header, body + b" ")
     assert not verify("whsec_x", sign("whsec_x", now - 3600, body), body)
+
+
+def test_a_site_may_hold_comments_that_look_like_html() -> None:
+    low = {"toxicity": 0.01}
+    holding = Policy(0.5, 0.9, hold_markup=True)
+    held = decide(low, holding.for_text("see <b>this</b>"))
+    assert held.status == CommentStatus.HELD and "markup" in held.reason
+    assert decide(low, holding.for_text("I <3 this")).status == CommentStatus.APPROVED
+    assert decide(low, POST.for_text("see <b>this</b>")).status == CommentStatus.APPROVED

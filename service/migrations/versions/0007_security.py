@@ -9,6 +9,8 @@ Create Date: 2026-12-10
   there only, never to a URL set later (existing rows take the site's current URL).
 - moderators.session_version: in every session cookie; bumped by sign-out, a password
   change and deactivation, so that those end the moderator's sessions.
+- sites.hold_markup: a site may hold comments that look like HTML for a human (comments are
+  plain text now, accepted as written and shown escaped).
 """
 
 from collections.abc import Sequence
@@ -29,6 +31,10 @@ def upgrade() -> None:
         "UPDATE webhook_deliveries SET url = "
         "(SELECT webhook_url FROM sites WHERE sites.id = webhook_deliveries.site_id)"
     )
+    with op.batch_alter_table("sites") as batch:
+        batch.add_column(
+            sa.Column("hold_markup", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("moderators") as batch:
         batch.add_column(
             sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
@@ -36,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sites") as batch:
+        batch.drop_column("hold_markup")
     with op.batch_alter_table("moderators") as batch:
         batch.drop_column("session_version")
     with op.batch_alter_table("webhook_deliveries") as batch:
