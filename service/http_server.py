@@ -78,12 +78,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._reading_head:
+        was_reading_head = self._reading_head
+        super().data_received(data)
+        # Counted only when the whole chunk belonged to a head still unfinished: a chunk that
+        # also holds the end of the head and the body (the usual case) is not head bytes.
+        if was_reading_head and self._reading_head:
             self._head_bytes += len(data)
             if self._head_bytes > self._max_head_bytes:
                 self._refuse(_HEAD_TOO_LARGE)
-                return
-        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
