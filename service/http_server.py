@@ -108,9 +108,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's own limits, from the settings, for `moderation serve`."""
     return {
-        "http": BoundedHttpToolsProtocol,
+        # As an import path: with --workers N each process is spawned and imports it itself.
+        "http": f"{__name__}:{BoundedHttpToolsProtocol.__name__}",
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "limit_concurrency": settings.http_max_concurrency,
+        # With --workers N, a process that is not ready within this is killed and replaced; at
+        # uvicorn's 5 s a busy machine (importing the app took longer) never got one started.
+        "timeout_worker_healthcheck": 60,
         # Only used by uvicorn's h11 protocol; set so the bound holds if that one is chosen.
         "h11_max_incomplete_event_size": settings.max_header_bytes + 8 * 1024,
     }
