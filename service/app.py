@@ -18,13 +18,14 @@ from starlette.staticfiles import StaticFiles
 
 from service.config import get_settings
 from service.errors import ModerationError
+from service.json_body import DuplicateJsonKey
 from service.moderation import routes as moderation
 from service.moderation.settings import get_moderation_settings, session_secret
 from service.ratelimit import RateLimited
 from service.request_limits import RequestLimits
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
-from service.web import moderator_pages, reader
+from service.web import api_docs, moderator_pages, reader
 from service.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     ]
     first = details[0] if details else {"field": None, "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
-    return _error(422, "invalid_request", message, details=details)
+    # A query or path value out of its bounds (or not a number) is a value the store could not
+    # hold or compare: the same code as a value the store itself refuses.
+    where = {str(error.get("loc", ("",))[0]) for error in errors}
+    code = "invalid_value" if where and where <= {"query", "path"} else "invalid_request"
+    return _error(422, code, message, details=details)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -70,6 +75,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
         return _error(400, "invalid_json", INVALID_JSON)
+    if isinstance(exc, DuplicateJsonKey):
+        return _error(400, exc.code, str(exc.detail))
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
     return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
@@ -112,6 +119,9 @@ def create_app() -> FastAPI:
             431: {"model": ErrorResponse, "description": "request headers too large"},
             503: {"model": ErrorResponse, "description": "store unreachable; see Retry-After"},
         },
+        # Our own /docs (service/web/api_docs.py): assets from a package, under our CSP.
+        docs_url=None,
+        redoc_url=None,
         title="Comment moderation",
         version="0.1.0",
         description="Submit reader comments, read how they were decided, read published ones.",
@@ -124,6 +134,8 @@ def create_app() -> FastAPI:
     app.include_router(moderation.admin_router)
     app.include_router(reader.router)
     app.include_router(moderator_pages.router)
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ModerationError, _moderation_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

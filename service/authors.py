@@ -4,15 +4,17 @@ Erasure keeps the row and its audit trail but removes the text and every trace o
 and records who asked, so the log can show that it happened without keeping what was erased.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.db import utcnow
+from service.comments import decode_cursor, encode_cursor
+from service.db import Base, utcnow
 from service.errors import InvalidComment
-from service.tables import AuditEvent, Comment, CommentStatus, Site
+from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,77 @@ def _authored_by(site: Site, author: Author):  # type: ignore[no-untyped-def]
     return (Comment.site_id == site.id) & (Comment.author_name == author.author_name)
 
 
-def export_comments(*, session: Session, site: Site, author: Author) -> Sequence[Comment]:
-    return session.scalars(
-        select(Comment)
-        .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
-        .order_by(Comment.created_at)
-    ).all()
+def export_comments(
+    *, session: Session, site: Site, author: Author, limit: int, cursor: str | None = None
+) -> tuple[Sequence[Comment], str | None]:
+    """One page of the author's comments, oldest first, and the cursor of the next page (a
+    prolific reader's export is not one unbounded answer)."""
+    query = select(Comment).where(
+        _authored_by(site, author), Comment.status != CommentStatus.ERASED
+    )
+    if cursor is not None:
+        created_at, comment_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Comment.created_at > created_at,
+                and_(Comment.created_at == created_at, Comment.id > comment_id),
+            )
+        )
+    page = session.scalars(query.order_by(Comment.created_at, Comment.id).limit(limit + 1)).all()
+    if len(page) > limit:
+        return page[:limit], encode_cursor(page[limit - 1])
+    return page, None
+
+
+# --- copies of a comment's text outside its row ----------------------------------------------
+# Erasure has to reach every copy of a reader's text or name, not only the comment's row. A
+# table that keeps one (a webhook's payload; later training labels, shadow scores, feedback)
+# is one entry in TEXT_COPIES: which of its rows belong to the erased comments, and either the
+# values that replace the text or, with no values, that the rows are deleted.
+
+
+@dataclass(frozen=True)
+class TextCopy:
+    table: type[Base]
+    rows_of: Callable[[Sequence[str]], ColumnElement[bool]]  # rows of these comment ids
+    scrubbed: Mapping[str, Any] = field(default_factory=dict)  # empty: delete the rows
+
+
+def _deliveries_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
+    events = select(AuditEvent.id).where(AuditEvent.comment_id.in_(comment_ids))
+    return WebhookDelivery.audit_event_id.in_(events)
+
+
+TEXT_COPIES: tuple[TextCopy, ...] = (
+    # The payload carried the body and author; a delivery not yet sent is never sent now.
+    TextCopy(
+        WebhookDelivery,
+        _deliveries_of,
+        {
+            "payload": {"erased": True},
+            "status": case(
+                (WebhookDelivery.status == "pending", "dropped"), else_=WebhookDelivery.status
+            ),
+            "last_error": case(
+                (WebhookDelivery.status == "pending", "the comment was erased"),
+                else_=WebhookDelivery.last_error,
+            ),
+        },
+    ),
+)
+
+
+def _erase_copies(*, session: Session, comment_ids: Sequence[str]) -> None:
+    if not comment_ids:
+        return
+    for copy in TEXT_COPIES:
+        where = copy.rows_of(comment_ids)
+        statement = (
+            update(copy.table).where(where).values(dict(copy.scrubbed))
+            if copy.scrubbed
+            else delete(copy.table).where(where)
+        )
+        session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def erase_comments(*, session: Session, site: Site, author: Author) -> int:
@@ -56,7 +123,7 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
         .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
         .with_for_update()
     ).all()
-    erased = 0
+    erased: list[str] = []
     for comment_id, status in targets:
         # Conditional on the status read above, so that the audit event's "from" is true.
         result = session.execute(
@@ -87,6 +154,7 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
                 created_at=now,
             )
         )
-        erased += 1
+        erased.append(comment_id)
+    _erase_copies(session=session, comment_ids=erased)
     session.flush()
-    return erased
+    return len(erased)

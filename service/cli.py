@@ -33,6 +33,8 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from service.http_server import server_options
+
     settings = get_settings()
     uvicorn.run(
         "service.app:create_app",
@@ -43,7 +45,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        **server_options(settings),
     )
 
 
@@ -66,7 +68,33 @@ def worker(
             f"--loglevel={settings.log_level.upper()}",
             "--without-gossip",
             "--without-mingle",
+            f"--queues={settings.scoring_queue}",
+            f"--hostname=scoring-{os.getpid()}@%h",
             *pool,
+        ]
+    )
+
+
+@app.command("webhook-worker")
+def webhook_worker(
+    concurrency: Annotated[int, typer.Option(help="deliveries in flight at once")] = 8,
+) -> None:
+    """Run the worker that sends webhook deliveries (its own queue, apart from scoring)."""
+    from workers.celery_app import app as celery_app
+
+    settings = get_settings()
+    # Threads: a delivery mostly waits on a site's endpoint (up to the timeout), so several
+    # overlap in one process, and one hanging endpoint holds up one thread, not the others.
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--loglevel={settings.log_level.upper()}",
+            "--without-gossip",
+            "--without-mingle",
+            f"--queues={settings.webhook_queue}",
+            f"--hostname=webhooks-{os.getpid()}@%h",
+            "--pool=threads",
+            f"--concurrency={concurrency}",
         ]
     )
 
@@ -136,7 +164,7 @@ def up(
         subprocess.Popen(
             [sys.executable, "-m", "service.cli", role], env=env, preexec_fn=_die_with_parent
         )
-        for role in ("worker", "beat")
+        for role in ("worker", "webhook-worker", "beat")
     ]
 
     def stop(*_: object) -> None:
@@ -159,7 +187,7 @@ def up(
         "-H 'Content-Type: application/json' "
         """-d '{"article_id":"a1","author_name":"Ann","body":"Thanks for this piece."}'\n"""
         f"        curl -s '{base}/v1/articles/a1/comments?site={site_name}'\n"
-        "  stop:  press Ctrl-C (or send SIGTERM) once; API, worker and beat stop together.\n",
+        "  stop:  press Ctrl-C (or send SIGTERM) once; API, workers and beat stop together.\n",
         err=False,
     )
     # uvicorn handles SIGINT/SIGTERM itself and returns; then the children are stopped.

@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64 * 1024
     max_header_bytes: int = 16 * 1024
 
+    # The HTTP server (service/http_server.py). A client has header_timeout to send its whole
+    # request head and body_timeout more for the body, or gets 408; an idle keep-alive
+    # connection closes after keep_alive; past max_concurrency connections (or requests in
+    # progress) new requests get 503 at once. Behind a reverse proxy, set the proxy's own
+    # read timeouts no longer than these.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=20.0, gt=0)
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    http_max_concurrency: int = Field(default=1000, ge=1)
+
     # Default policy for new sites: approve when every score is below approve_below,
     # reject when toxicity reaches reject_at, hold in between.
     default_approve_below: float = 0.5
@@ -42,6 +52,9 @@ class Settings(BaseSettings):
     # The broker queue the nudges travel on; separate names keep several stacks (or test
     # runs) on one Redis apart.
     scoring_queue: str = "scoring"
+    # Webhook deliveries travel on their own queue to their own worker, so a site's slow or
+    # hanging endpoint never holds up scoring. Unset: "<scoring_queue>-webhooks".
+    webhook_queue_override: str | None = Field(default=None, validation_alias=_env("WEBHOOK_QUEUE"))
 
     # Scoring: how many comments one claim takes, and how long a claim lasts before
     # another worker may take it over (a killed worker's comments come back after this).
@@ -67,6 +80,16 @@ class Settings(BaseSettings):
     # the one that stops a single browser or script flooding a site's form.
     rate_limit_per_site: str = "200/second"
     rate_limit_per_client: str = "50/second"
+    # The reader form (embed.js) has buckets of its own, apart from the keyed API's: readers
+    # posting from a few addresses cannot use up the site's server's quota. A person writes a
+    # comment in minutes, so the per-address form limit is far below the API's.
+    form_rate_limit_per_site: str = "30/second"
+    form_rate_limit_per_client: str = "5/minute"
+    # Moderator sign-in: each try is an argon2 hash (64 MiB), reachable without credentials.
+    # Failed tries per username (a success clears them), and every try per client address,
+    # counted before the hash is computed. "N per M minutes" or "N/second|minute|hour".
+    login_failures_per_username: str = "10 per 15 minutes"
+    login_attempts_per_client: str = "30 per 15 minutes"
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 
@@ -92,6 +115,10 @@ class Settings(BaseSettings):
         if self.redis_url:
             return self.redis_url
         return "filesystem://"
+
+    @property
+    def webhook_queue(self) -> str:
+        return self.webhook_queue_override or f"{self.scoring_queue}-webhooks"
 
     @property
     def broker_dir(self) -> Path:

@@ -51,7 +51,11 @@ def utcnow() -> datetime:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -71,6 +75,9 @@ def make_engine(url: str) -> Engine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # A store error's message would otherwise carry the statement's values (a comment's
+        # text and author) into the logs, where erasure cannot reach them.
+        hide_parameters=True,
     )
 
 

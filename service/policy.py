@@ -1,14 +1,14 @@
 """The per-site policy that turns classifier scores (and word lists) into a decision."""
 
-import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, Protocol
 
+from service.comment_text import holds_markup
 from service.tables import CommentStatus
+from service.word_lists import WrittenText, compile_word_list
 
 PRIMARY_SCORE = "toxicity"
 
@@ -98,6 +98,8 @@ DEFAULT_THRESHOLDS: Mapping[str, LabelThreshold] = {
 class WordHit:
     word: str
     status: CommentStatus  # HELD or REJECTED
+    # Set for a rule that is not a listed word (the site holds comments with markup).
+    reason: str | None = None
 
 
 class Reading(NamedTuple):
@@ -120,6 +122,8 @@ class Policy:
     # Languages the model is trusted for on this site; empty means the model card's.
     languages: tuple[str, ...] = ()
     other_languages: LanguageAction = LanguageAction.HOLD
+    # Hold for a human what a browser would read as HTML (it is shown as text either way).
+    hold_markup: bool = False
     # The word-list rule this comment triggers; set by for_text() when a comment is claimed,
     # because decide() sees only the scores.
     word_hit: WordHit | None = None
@@ -168,10 +172,17 @@ class Policy:
     def for_text(self, text: str) -> "Policy":
         """This policy bound to one comment's word-list match (reject words win over hold)."""
         hit = None
-        if word := find_listed_word(text, self.reject_words):
-            hit = WordHit(word, CommentStatus.REJECTED)
-        elif word := find_listed_word(text, self.hold_words):
-            hit = WordHit(word, CommentStatus.HELD)
+        if self.reject_words or self.hold_words:
+            # Read once for both lists; each list is compiled once (service.word_lists).
+            written = WrittenText(text)
+            if word := compile_word_list(self.reject_words).first_in(written):
+                hit = WordHit(word, CommentStatus.REJECTED)
+            elif word := compile_word_list(self.hold_words).first_in(written):
+                hit = WordHit(word, CommentStatus.HELD)
+        if hit is None and self.hold_markup and holds_markup(text):
+            hit = WordHit(
+                "", CommentStatus.HELD, reason="holds markup; the site holds such comments"
+            )
         if hit == self.word_hit:
             return self  # the common case: no listed word; spares a copy per comment
         return replace(self, word_hit=hit)
@@ -219,7 +230,7 @@ def decide(
     if policy.word_hit is not None:
         hit = policy.word_hit
         verb = "always-reject" if hit.status == CommentStatus.REJECTED else "always-hold"
-        return Decision(hit.status, f"{verb} word {hit.word!r}")
+        return Decision(hit.status, hit.reason or f"{verb} word {hit.word!r}")
     if reading is not None:
         if not policy.trusts(reading.language, model_languages):
             reads = ", ".join(policy.languages or model_languages)
@@ -296,99 +307,3 @@ def margin(scores: Mapping[str, float], policy: Policy) -> float:
         if limit.reject_at is not None:
             distances.append(abs(value - limit.reject_at))
     return min(distances, default=1.0)
-
-
-# --- word lists ------------------------------------------------------------------------------
-
-# Characters readers substitute for letters to slip past a filter ("1d10t", "$hit", "@ss").
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "!": "i",
-        "|": "i",
-        "3": "e",
-        "4": "a",
-        "@": "a",
-        "5": "s",
-        "$": "s",
-        "7": "t",
-        "+": "t",
-        "8": "b",
-        "9": "g",
-    }
-)
-# A symbol counts as a letter only when a letter follows it ("$hit", "sh!t"), so that the
-# "!" closing "idiot!" stays punctuation.
-_LEET_DIGITS = str.maketrans(
-    {k: v for k, v in _LEET.items() if isinstance(k, int) and chr(k).isdigit()}
-)
-_SYMBOL_AS_LETTER = re.compile(r"[!|@$+](?=[^\W_])")
-_WORD = re.compile(r"[^\W_]+")
-_RUNS = re.compile(r"(.)\1+")
-_LONG_RUN = re.compile(r"(.)\1\1")
-
-
-def _fold(text: str) -> str:
-    # NFKD then drop combining marks: "ìdìöt" and full-width letters match "idiot".
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _tokens(text: str) -> list[str]:
-    """Words of the text as a filter sees them: folded, leetspeak undone, spaced letters joined
-    ("i d i o t" and "i.d.i.o.t" become "idiot")."""
-    folded = _SYMBOL_AS_LETTER.sub(lambda m: m.group().translate(_LEET), _fold(text))
-    words: list[str] = []
-    singles: list[str] = []
-
-    def flush() -> None:
-        if len(singles) >= 3:
-            words.append("".join(singles))
-        else:
-            words.extend(singles)
-        singles.clear()
-
-    for token in _WORD.findall(folded.translate(_LEET_DIGITS)):
-        if len(token) == 1:
-            singles.append(token)
-        else:
-            flush()
-            words.append(token)
-    flush()
-    return words
-
-
-def _same_word(written: str, listed: str) -> bool:
-    if written == listed:
-        return True
-    # A stretched word ("idiooot") matches once its runs are squeezed; only when stretched,
-    # so that "good" never matches a listed "god".
-    return bool(_LONG_RUN.search(written)) and _RUNS.sub(r"\1", written) == _RUNS.sub(r"\1", listed)
-
-
-def normalise_words(words: Sequence[str]) -> tuple[str, ...]:
-    """A word list as stored: trimmed, folded, no blanks or duplicates, order kept."""
-    seen: dict[str, None] = {}
-    for word in words:
-        cleaned = " ".join(word.split())
-        if cleaned:
-            seen.setdefault(cleaned.casefold(), None)
-    return tuple(seen)
-
-
-def find_listed_word(text: str, words: Sequence[str]) -> str | None:
-    """The first listed word or phrase that occurs in text as whole words, or None."""
-    if not words:
-        return None
-    written = _tokens(text)
-    for entry in words:
-        listed = _tokens(entry)
-        if not listed:
-            continue
-        size = len(listed)
-        for start in range(len(written) - size + 1):
-            window = written[start : start + size]
-            if all(_same_word(w, x) for w, x in zip(window, listed, strict=True)):
-                return entry
-    return None

@@ -16,12 +16,18 @@ log = logging.getLogger(__name__)
 
 SCORE_PENDING_TASK = "workers.tasks.score_pending"
 SWEEP_TASK = "workers.tasks.sweep_pending"
+# These two travel on the webhook queue (service.moderation.webhooks sends them).
+DELIVER_WEBHOOK_TASK = "workers.tasks.deliver_webhook"
+SWEEP_WEBHOOKS_TASK = "workers.tasks.sweep_webhooks"
+WEBHOOK_TASKS = (DELIVER_WEBHOOK_TASK, SWEEP_WEBHOOKS_TASK)
 
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("moderation", broker=settings.broker_url)
     app.conf.update(
         task_default_queue=settings.scoring_queue,
+        # Deliveries (and their retries, which keep the route) never reach a scoring worker.
+        task_routes={name: {"queue": settings.webhook_queue} for name in WEBHOOK_TASKS},
         task_ignore_result=True,
         # Tasks are idempotent (conditional updates), so acknowledging after the work is safe,
         # and a worker killed mid-task leaves the message to be delivered again.

@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
+from ipaddress import IPv6Address, ip_address, ip_network
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem, parse
@@ -48,6 +49,23 @@ class RateLimited(ModerationError):
 class Limits:
     per_site: RateLimitItem
     per_client: RateLimitItem
+    form_per_site: RateLimitItem
+    form_per_client: RateLimitItem
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    failures_per_username: RateLimitItem
+    attempts_per_client: RateLimitItem
+
+
+@cache
+def _login_items() -> LoginLimits:
+    settings = get_settings()
+    return LoginLimits(
+        failures_per_username=parse(settings.login_failures_per_username),
+        attempts_per_client=parse(settings.login_attempts_per_client),
+    )
 
 
 @cache
@@ -56,7 +74,24 @@ def _items() -> Limits:
     return Limits(
         per_site=parse(settings.rate_limit_per_site),
         per_client=parse(settings.rate_limit_per_client),
+        form_per_site=parse(settings.form_rate_limit_per_site),
+        form_per_client=parse(settings.form_rate_limit_per_client),
     )
+
+
+def client_bucket(client_ip: str) -> str:
+    """What a client address is counted as: an IPv4 address as it is, an IPv6 one by its /64
+    (one subscriber's whole allocation: counting each of its 2^64 addresses on its own would
+    let one reader rotate through fresh ones)."""
+    try:
+        address = ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 _sync_lock = threading.Lock()
@@ -177,16 +212,21 @@ def redis_key(item: RateLimitItem, kind: str, key: str) -> str:
 def reset_limits_cache() -> None:
     global _sync_limiter, _async_counter, _memory_limiter
     _items.cache_clear()
+    _login_items.cache_clear()
     with _sync_lock:
         _sync_limiter = None
     _async_counter = None
     _memory_limiter = None
 
 
+_REFUSED_WHO = {"form-client": "address", "form-site": "site's readers"}
+
+
 def _refuse(kind: str, reset_at: float) -> RateLimited:
     RATE_LIMITED.labels(limit=kind).inc()
     retry_after = max(1, int(reset_at - time.time() + 0.999))
-    return RateLimited(f"too many comments from this {kind}; retry later", retry_after=retry_after)
+    who = _REFUSED_WHO.get(kind, kind)
+    return RateLimited(f"too many comments from this {who}; retry later", retry_after=retry_after)
 
 
 def _check(item: RateLimitItem, kind: str, key: str) -> None:
@@ -240,15 +280,23 @@ async def _acheck_in_memory(item: RateLimitItem, kind: str, key: str) -> None:
 
 
 def check_client(client_ip: str) -> None:
-    _check(_items().per_client, "client", client_ip)
+    _check(_items().per_client, "client", client_bucket(client_ip))
 
 
 def check_site(site_id: str) -> None:
     _check(_items().per_site, "site", site_id)
 
 
+def check_form(client_ip: str, site_id: str) -> None:
+    """A reader form submission: the form's own per-client and per-site buckets, never the
+    keyed API's, so readers cannot lock the site's own server out."""
+    items = _items()
+    _check(items.form_per_client, "form-client", client_bucket(client_ip))
+    _check(items.form_per_site, "form-site", site_id)
+
+
 async def acheck_client(client_ip: str) -> None:
-    await _acheck((_items().per_client, "client", client_ip))
+    await _acheck((_items().per_client, "client", client_bucket(client_ip)))
 
 
 async def acheck_site(site_id: str) -> None:
@@ -258,4 +306,63 @@ async def acheck_site(site_id: str) -> None:
 async def acheck_submission(client_ip: str, site_id: str) -> None:
     """Both limits of a submission, the client's first, in one round trip."""
     items = _items()
-    await _acheck((items.per_client, "client", client_ip), (items.per_site, "site", site_id))
+    await _acheck(
+        (items.per_client, "client", client_bucket(client_ip)), (items.per_site, "site", site_id)
+    )
+
+
+# --- moderator sign-in ------------------------------------------------------------------------
+# Counted like submissions (Redis when configured, so every API replica sees the same counts;
+# in memory for the trial), but never waved through: if Redis is unreachable the counts fall
+# back to this process's memory, which still bounds a guesser per replica.
+_login_fallback = FixedWindowRateLimiter(storage_from_string("memory://"))
+
+
+def _login_limiter_call(method: str, *args: object) -> bool:
+    try:
+        return bool(getattr(_limiter(), method)(*args))
+    except Exception:
+        log.warning("rate limit storage unreachable; counting sign-ins in memory", exc_info=True)
+        return bool(getattr(_login_fallback, method)(*args))
+
+
+def _login_refused(item: RateLimitItem, *identifiers: str) -> RateLimited:
+    try:
+        reset_at = _limiter().get_window_stats(item, *identifiers).reset_time
+    except Exception:
+        reset_at = _login_fallback.get_window_stats(item, *identifiers).reset_time
+    RATE_LIMITED.labels(limit=identifiers[1]).inc()
+    retry_after = max(1, int(reset_at - time.time() + 0.999))
+    minutes = -(-retry_after // 60)
+    return RateLimited(
+        f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}",
+        retry_after=retry_after,
+    )
+
+
+def _login_name(username: str) -> str:
+    return " ".join(username.split()).casefold()
+
+
+def check_login(*, username: str, client_ip: str) -> None:
+    """Before a password is checked: refuse (RateLimited) a username with too many recent
+    failures, or a client address with too many recent tries (this try counts)."""
+    items = _login_items()
+    name = ("login", "username", _login_name(username))
+    if not _login_limiter_call("test", items.failures_per_username, *name):
+        raise _login_refused(items.failures_per_username, *name)
+    client = ("login", "client", client_bucket(client_ip))
+    if not _login_limiter_call("hit", items.attempts_per_client, *client):
+        raise _login_refused(items.attempts_per_client, *client)
+
+
+def record_login_failure(*, username: str) -> None:
+    _login_limiter_call(
+        "hit", _login_items().failures_per_username, "login", "username", _login_name(username)
+    )
+
+
+def record_login_success(*, username: str) -> None:
+    _login_limiter_call(
+        "clear", _login_items().failures_per_username, "login", "username", _login_name(username)
+    )

@@ -88,6 +88,8 @@ class AuthorExport(BaseModel):
     author_id: str | None
     author_name: str | None
     comments: list[AuthorComment]
+    # Pass as `cursor` for the next page; None on the last page.
+    next_cursor: str | None = None
 
 
 class Erasure(BaseModel):

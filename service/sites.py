@@ -9,15 +9,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.policy import (
-    LabelThreshold,
-    LanguageAction,
-    Mode,
-    Policy,
-    canonical_attribute,
-    normalise_words,
-)
+from service.policy import LabelThreshold, LanguageAction, Mode, Policy, canonical_attribute
 from service.tables import Site
+from service.word_lists import normalise_words
 
 KEY_PREFIX = "cm_"
 
@@ -56,6 +50,7 @@ def create_site(
         reject_words=list(normalise_words(policy.reject_words)),
         languages=list(policy.languages),
         other_languages=policy.other_languages.value,
+        hold_markup=policy.hold_markup,
         allowed_origins=allowed_origins or [],
     )
     session.add(site)
@@ -90,6 +85,8 @@ class PolicyColumns(Protocol):
     def languages(self) -> Sequence[str]: ...
     @property
     def other_languages(self) -> str: ...
+    @property
+    def hold_markup(self) -> bool: ...
 
 
 def site_policy(site: PolicyColumns) -> Policy:
@@ -109,6 +106,7 @@ def site_policy(site: PolicyColumns) -> Policy:
         reject_words=tuple(site.reject_words or ()),
         languages=tuple(site.languages or ()),
         other_languages=LanguageAction(site.other_languages or LanguageAction.HOLD),
+        hold_markup=bool(site.hold_markup),
     )
 
 

@@ -73,6 +73,8 @@ class Site(Base):
     # do with a comment in another one ("hold", "publish" or "reject").
     languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     other_languages: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
+    # Hold comments that hold what a browser would read as HTML (service.comment_text).
+    hold_markup: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Where decisions are announced (HMAC-signed with the secret); None means no webhook.
     webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -184,6 +186,10 @@ class Moderator(Base):
     role: Mapped[str] = mapped_column(String(16), default=ModeratorRole.MODERATOR)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in each signed session cookie; a cookie of another version is no longer a
+    # session. Bumped by signing out, a password change and deactivation, which therefore end
+    # every session of the moderator (a signed cookie cannot be recalled any other way).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ModeratorSite(Base):
@@ -241,6 +247,9 @@ class WebhookDelivery(Base):
         ForeignKey("audit_events.id", ondelete="CASCADE"), unique=True
     )
     event: Mapped[str] = mapped_column(String(40))
+    # The site's webhook when this delivery was made: sent there only, and only while the
+    # site still has it (never to a URL set later, say after the comment was erased).
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

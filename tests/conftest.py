@@ -29,7 +29,9 @@ from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
 from service.db import session_scope
 from service.migrate import upgrade
+from service.moderation.settings import get_moderation_settings
 from service.policy import Policy
+from service.ratelimit import reset_limits_cache
 from service.sites import create_site, forget_cached_sites
 from service.tables import Site
 
@@ -52,6 +54,8 @@ def reset_caches() -> None:
     db.get_session_factory.cache_clear()
     queue._producer = None
     queue._flags = None
+    reset_limits_cache()
+    get_moderation_settings.cache_clear()
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
@@ -107,6 +111,10 @@ def pg_env(
         # Tests submit fast from one address; the rate-limit tests set their own limits.
         "MODERATION_RATE_LIMIT_PER_SITE": "100000/second",
         "MODERATION_RATE_LIMIT_PER_CLIENT": "100000/second",
+        # Every test client signs in from "testclient"; the throttle tests set their own.
+        "MODERATION_LOGIN_ATTEMPTS_PER_CLIENT": "100000/second",
+        # The tests' webhook receivers listen on loopback; the SSRF tests clear this.
+        "MODERATION_WEBHOOK_ALLOWED_PRIVATE_NETWORKS": '["127.0.0.1/32"]',
     }
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():
@@ -251,6 +259,22 @@ def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     try:
         wait_until(
             lambda: " ready." in process.output(), timeout=90, what="the worker", process=process
+        )
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def webhook_worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
+    """The worker that sends webhook deliveries (its own queue)."""
+    process = start_process(moderation("webhook-worker"), pg_env, tmp_path / "webhooks.log")
+    try:
+        wait_until(
+            lambda: " ready." in process.output(),
+            timeout=90,
+            what="the webhook worker",
+            process=process,
         )
         yield process
     finally:

@@ -29,7 +29,9 @@ def compose_config() -> dict:
 def test_compose_file_is_valid_and_complete() -> None:
     config = compose_config()
     services = config["services"]
-    assert {"api", "worker", "beat", "redis", "postgres", "migrate"} <= set(services)
+    assert {"api", "worker", "webhook-worker", "beat", "redis", "postgres", "migrate"} <= set(
+        services
+    )
     for name in ("postgres", "redis", "api", "worker"):
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
     for name in ("api", "worker", "beat"):

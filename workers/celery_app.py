@@ -1,8 +1,7 @@
 """The Celery app of the workers and beat: the API's broker config plus tasks and schedule."""
 
 from service.config import get_settings
-from service.moderation.webhooks import SWEEP_WEBHOOKS_TASK
-from service.queue import SWEEP_TASK, make_celery
+from service.queue import SWEEP_TASK, SWEEP_WEBHOOKS_TASK, make_celery
 
 settings = get_settings()
 app = make_celery(settings)

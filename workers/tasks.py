@@ -15,14 +15,18 @@ from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
 from service.moderation.webhooks import (
-    DELIVER_WEBHOOK_TASK,
-    SWEEP_WEBHOOKS_TASK,
     deliver,
     find_orphaned_deliveries,
     retry_delay,
     send_deliveries,
 )
-from service.queue import SCORE_PENDING_TASK, SWEEP_TASK, nudges_coalesced
+from service.queue import (
+    DELIVER_WEBHOOK_TASK,
+    SCORE_PENDING_TASK,
+    SWEEP_TASK,
+    SWEEP_WEBHOOKS_TASK,
+    nudges_coalesced,
+)
 from service.scoring_rounds import release_abandoned_rounds
 from workers.celery_app import app
 from workers.scoring import RoundPacer, drain

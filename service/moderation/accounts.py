@@ -91,10 +91,40 @@ def set_moderator_sites(*, session: Session, moderator: Moderator, site_ids: lis
 
 
 def set_password(*, session: Session, moderator: Moderator, password: str) -> None:
+    """A new password; every session signed in with the old one ends."""
     if len(password) < 8:
         raise Forbidden("a password has at least 8 characters")
     moderator.password_hash = hash_password(password)
+    end_sessions(session=session, moderator=moderator)
+
+
+def end_sessions(*, session: Session, moderator: Moderator) -> None:
+    """Every signed session cookie of this moderator stops working (sign-out everywhere)."""
+    moderator.session_version = (moderator.session_version or 0) + 1
     session.flush()
+
+
+def deactivate(*, session: Session, moderator: Moderator) -> None:
+    """No more sign-in, sessions or API tokens for this moderator (the rows stay for the
+    audit log, which names them)."""
+    moderator.active = False
+    end_sessions(session=session, moderator=moderator)
+
+
+def list_moderators(*, session: Session) -> list[tuple[Moderator, list[str]]]:
+    """Every moderator with the names of the sites they review, by username."""
+    rows = session.execute(
+        select(Moderator, Site.name)
+        .outerjoin(ModeratorSite, ModeratorSite.moderator_id == Moderator.id)
+        .outerjoin(Site, Site.id == ModeratorSite.site_id)
+        .order_by(Moderator.username, Site.name)
+    )
+    found: dict[str, tuple[Moderator, list[str]]] = {}
+    for moderator, site_name in rows:
+        entry = found.setdefault(moderator.id, (moderator, []))
+        if site_name is not None:
+            entry[1].append(site_name)
+    return list(found.values())
 
 
 def authenticate(*, session: Session, username: str, password: str) -> Moderator | None:
@@ -123,9 +153,15 @@ def reviewer_for(*, session: Session, moderator: Moderator) -> Reviewer:
     return Reviewer(id=moderator.id, username=moderator.username, role=role, site_ids=site_ids)
 
 
-def get_reviewer(*, session: Session, moderator_id: str) -> Reviewer | None:
+def get_reviewer(
+    *, session: Session, moderator_id: str, session_version: int | None = None
+) -> Reviewer | None:
+    """The active moderator; with session_version, only if their sessions of that version
+    have not been ended since."""
     moderator = session.get(Moderator, moderator_id)
     if moderator is None or not moderator.active:
+        return None
+    if session_version is not None and session_version != moderator.session_version:
         return None
     return reviewer_for(session=session, moderator=moderator)
 

@@ -79,6 +79,61 @@ def moderator_sites(
     typer.echo(f"{username} reviews: {', '.join(site)}")
 
 
+@moderator_app.command("list")
+def moderator_list() -> None:
+    """List moderators: name, role, active or not, the sites they review."""
+    from service.db import session_scope
+    from service.moderation.accounts import list_moderators
+
+    with session_scope() as session:
+        rows = list_moderators(session=session)
+        if not rows:
+            typer.echo("no moderators yet: add one with `moderation moderator add NAME --admin`")
+        for moderator, sites in rows:
+            state = "active" if moderator.active else "deactivated"
+            where = "every site" if moderator.role == ModeratorRole.ADMIN else ", ".join(sites)
+            typer.echo(f"{moderator.username}\t{moderator.role}\t{state}\t{where or '-'}")
+
+
+@moderator_app.command("deactivate")
+def moderator_deactivate(username: str) -> None:
+    """Stop a moderator: no sign-in, their sessions and API tokens end at once."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.accounts import deactivate, get_moderator_by_name
+
+    with session_scope() as session:
+        try:
+            moderator = get_moderator_by_name(session=session, username=username)
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+        deactivate(session=session, moderator=moderator)
+    typer.echo(f"{username} deactivated; their sessions and tokens no longer work")
+
+
+@moderator_app.command("password")
+def moderator_password(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Set a moderator's password (asks for it); their sessions end."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.accounts import get_moderator_by_name, set_password
+
+    with session_scope() as session:
+        try:
+            moderator = get_moderator_by_name(session=session, username=username)
+            set_password(session=session, moderator=moderator, password=password)
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+    typer.echo(f"password of {username} changed; they sign in again everywhere")
+
+
 @moderator_app.command("token")
 def moderator_token(username: str, name: Annotated[str, typer.Option()] = "automation") -> None:
     """Make an API token for a moderator's automation (printed once)."""
@@ -116,6 +171,10 @@ def site_policy(
     hold_word: Annotated[list[str] | None, typer.Option(help="replaces the hold list")] = None,
     reject_word: Annotated[list[str] | None, typer.Option(help="replaces the reject list")] = None,
     origin: Annotated[list[str] | None, typer.Option(help="replaces the allowed origins")] = None,
+    hold_markup: Annotated[
+        bool | None,
+        typer.Option("--hold-markup/--no-hold-markup", help="hold comments that look like HTML"),
+    ] = None,
 ) -> None:
     """Show a site's policy, or change it (each change is recorded)."""
     from service.db import session_scope
@@ -151,6 +210,7 @@ def site_policy(
             allowed_origins=origin,
             languages=language,
             other_languages=other_languages,
+            hold_markup=hold_markup,
         )
         try:
             update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)

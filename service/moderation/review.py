@@ -117,9 +117,10 @@ def _get_reviewable(*, session: Session, reviewer: Reviewer, comment_id: str) ->
     except ValueError:
         raise CommentNotFound("no such comment") from None
     comment = session.get(Comment, comment_id)
-    if comment is None:
+    # Another site's comment is "not found", as none would be: a 403 would tell a moderator
+    # of one site that the id exists elsewhere.
+    if comment is None or not reviewer.can_review(comment.site_id):
         raise CommentNotFound("no such comment")
-    reviewer.require_site(comment.site_id)
     return comment
 
 

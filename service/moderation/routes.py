@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from service.deps import SessionDep
 from service.errors import SiteNotFound
+from service.json_body import StrictJsonRoute
 from service.moderation import accounts, review, site_admin
 from service.moderation.auth import CurrentAdmin, CurrentReviewer
 from service.moderation.schemas import (
@@ -47,10 +48,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "site key, other site, or not an admin"},
 }
 
-router = APIRouter(prefix="/v1/moderation", tags=["moderation"], responses=ERRORS)
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/moderation", tags=["moderation"], responses=ERRORS, route_class=StrictJsonRoute
+)
+admin_router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], responses=ERRORS, route_class=StrictJsonRoute
+)
 
 CommentID = Annotated[str, Path(max_length=36, description="the comment's id")]
+# Every integer a client can send is bounded by what the store can compare it with: an
+# audit event id is a 32-bit column, and the queue is ranked over a bounded window anyway.
+MAX_ROW_ID = 2**31 - 1
+MAX_OFFSET = 1_000_000
 SiteName = Annotated[str, Path(max_length=100, description="the site's name")]
 
 
@@ -138,7 +147,7 @@ def read_queue(
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     order: Annotated[str, Query(pattern="^(uncertain|oldest)$")] = "uncertain",
     status: Annotated[str, Query(pattern="^(held|approved|rejected|removed)$")] = "held",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueueOut:
     page = review.list_queue(
@@ -215,7 +224,7 @@ def read_audit(
     site: Annotated[str | None, Query(max_length=100)] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
     to_status: Annotated[str | None, Query(max_length=16)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditOut:
     rows = review.list_audit(
@@ -307,6 +316,7 @@ def change_policy(
             allowed_origins=body.allowed_origins,
             languages=body.languages,
             other_languages=body.other_languages,
+            hold_markup=body.hold_markup,
         ),
     )
     session.commit()

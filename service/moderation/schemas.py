@@ -132,6 +132,7 @@ class PolicyIn(Strict):
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
     languages: list[Annotated[str, Field(max_length=3)]] | None = Field(default=None, max_length=50)
     other_languages: Literal["hold", "publish", "reject"] | None = None
+    hold_markup: bool | None = None
 
 
 class PolicyOut(BaseModel):
@@ -144,6 +145,7 @@ class PolicyOut(BaseModel):
     reject_words: list[str]
     languages: list[str]
     other_languages: str
+    hold_markup: bool
     allowed_origins: list[str]
     webhook_url: str | None
 

@@ -22,6 +22,9 @@ class ModerationSettings(BaseSettings):
     queue_window: int = 2000
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 8
+    # Webhooks reach public addresses only; ranges listed here (CIDRs, as a JSON list, e.g.
+    # '["10.20.0.0/16"]') are allowed too, for a site whose endpoint is on a private network.
+    webhook_allowed_private_networks: list[str] = []
 
 
 @cache

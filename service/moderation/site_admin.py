@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.moderation.errors import InvalidPolicy
+from service.moderation.webhook_targets import check_when_set
 from service.policy import (
     ATTRIBUTES,
     LabelThreshold,
@@ -17,10 +18,10 @@ from service.policy import (
     Mode,
     Policy,
     canonical_attribute,
-    normalise_words,
 )
 from service.sites import forget_cached_sites, hash_key, new_site_key, site_policy
 from service.tables import Site, SiteChange
+from service.word_lists import normalise_words
 
 # Longest word list entry and list; a list is matched against every comment.
 MAX_WORD_CHARS = 100
@@ -40,6 +41,7 @@ class PolicyUpdate:
     allowed_origins: list[str] | None = None
     languages: list[str] | None = None
     other_languages: str | None = None
+    hold_markup: bool | None = None
 
 
 # ISO 639-1 codes (two letters) as the language detector reports them, or three for the few
@@ -58,6 +60,7 @@ def policy_view(site: Site) -> dict[str, Any]:
         "reject_words": list(site.reject_words or []),
         "languages": list(site.languages or []),
         "other_languages": site.other_languages,
+        "hold_markup": bool(site.hold_markup),
         "allowed_origins": list(site.allowed_origins or []),
         "webhook_url": site.webhook_url,
     }
@@ -142,6 +145,8 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
         site.hold_words = _words(update.hold_words, "hold_words")
     if update.reject_words is not None:
         site.reject_words = _words(update.reject_words, "reject_words")
+    if update.hold_markup is not None:
+        site.hold_markup = update.hold_markup
     if update.allowed_origins is not None:
         site.allowed_origins = list(dict.fromkeys(_origin(o) for o in update.allowed_origins))
     if update.languages is not None:
@@ -186,6 +191,7 @@ def set_webhook(*, session: Session, site: Site, actor: str, url: str | None) ->
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
             raise InvalidPolicy("the webhook is an http(s) URL", field="webhook_url")
+        check_when_set(url)
     secret = None if url is None else "whsec_" + secrets.token_urlsafe(32)
     site.webhook_url = url
     site.webhook_secret = secret

@@ -18,15 +18,16 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.moderation.settings import get_moderation_settings
+from service.moderation.webhook_targets import TargetNotAllowed, pin
 from service.policy import scores_with_aliases
+from service.queue import DELIVER_WEBHOOK_TASK
 from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
-DELIVER_WEBHOOK_TASK = "workers.tasks.deliver_webhook"
-SWEEP_WEBHOOKS_TASK = "workers.tasks.sweep_webhooks"
 SIGNATURE_HEADER = "Moderation-Signature"
 
 
@@ -76,6 +77,7 @@ def queue_webhooks(*, session: Session, audit_event_ids: Sequence[int]) -> list[
             site_id=site.id,
             audit_event_id=event.id,
             event=event_name(event.to_status),
+            url=site.webhook_url,
             payload={
                 "site": site.name,
                 "comment": {
@@ -108,8 +110,9 @@ def send_deliveries(delivery_ids: Sequence[str]) -> None:
 
     try:
         app = _producer_app()
+        queue = get_settings().webhook_queue
         for delivery_id in delivery_ids:
-            app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], retry=False)
+            app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], retry=False, queue=queue)
     except Exception:  # the broker's failures come in many types; a decision stands anyway
         log.warning("could not queue %d webhook deliveries", len(delivery_ids), exc_info=True)
 
@@ -149,9 +152,14 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
             return True
         site = session.get(Site, delivery.site_id)
         if site is None or not site.webhook_url or not site.webhook_secret:
-            delivery.status = "dropped"
-            return True
-        url, secret = site.webhook_url, site.webhook_secret
+            return _drop(delivery, "the site has no webhook now")
+        # Only to the URL the delivery was made for, and only while the site still has it:
+        # a URL set later never receives what was decided before it.
+        if delivery.url != site.webhook_url:
+            return _drop(delivery, "the site's webhook changed after this delivery was made")
+        if _comment_erased(session, delivery):
+            return _drop(delivery, "the comment was erased")
+        url, secret = delivery.url, site.webhook_secret
         document = {"event": delivery.event, "delivery_id": delivery.id, **delivery.payload}
         delivery.attempts += 1
         attempts = delivery.attempts
@@ -165,12 +173,17 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
     }
     error: str | None = None
     try:
-        response = httpx.post(
-            url, content=body, headers=headers, timeout=settings.webhook_timeout_seconds
-        )
-        if not 200 <= response.status_code < 300:
-            error = f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
+        error = _post(url, body, headers, timeout=settings.webhook_timeout_seconds)
+    except TargetNotAllowed as exc:
+        # Checked when it was set; a name that resolves elsewhere now is refused for good.
+        with session_scope(sessions) as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            delivery.status = "failed"
+            delivery.last_error = exc.message[:300]
+        log.warning("webhook %s refused: %s", delivery_id, exc.message)
+        return True
+    except (httpx.HTTPError, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     with session_scope(sessions) as session:
         delivery = session.get(WebhookDelivery, delivery_id)
@@ -186,6 +199,36 @@ def deliver(*, sessions: sessionmaker[Session], delivery_id: str) -> bool:
             log.warning("webhook %s gave up after %d attempts: %s", delivery_id, attempts, error)
             return True
     return False
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> str | None:
+    """POST to the address checked just now (service.moderation.webhook_targets); None when
+    the site answered 2xx, else what went wrong. A redirect is an answer, never followed."""
+    target = pin(url)
+    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
+        response = client.post(
+            target.url,
+            content=body,
+            headers={**headers, "Host": target.host_header},
+            # TLS is checked against the name the site gave, not the address.
+            extensions={"sni_hostname": target.host},
+        )
+    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+def _drop(delivery: WebhookDelivery, why: str) -> bool:
+    delivery.status = "dropped"
+    delivery.last_error = why
+    return True
+
+
+def _comment_erased(session: Session, delivery: WebhookDelivery) -> bool:
+    status = session.scalar(
+        select(Comment.status)
+        .join(AuditEvent, AuditEvent.comment_id == Comment.id)
+        .where(AuditEvent.id == delivery.audit_event_id)
+    )
+    return status is None or status == CommentStatus.ERASED
 
 
 def retry_delay(attempt: int) -> int:

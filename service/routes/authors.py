@@ -39,13 +39,18 @@ def export_author_comments(
     settings: SettingsDep,
     author_id: AuthorId = None,
     author_name: AuthorName = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuthorExport:
     author = _author(settings, author_id, author_name)
-    comments = export_comments(session=session, site=site, author=author)
+    comments, next_cursor = export_comments(
+        session=session, site=site, author=author, limit=limit, cursor=cursor
+    )
     return AuthorExport(
         site=site.name,
         author_id=author_id,
         author_name=author_name,
+        next_cursor=next_cursor,
         comments=[
             AuthorComment(
                 id=c.id,

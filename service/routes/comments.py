@@ -10,10 +10,11 @@ from service.comments import NewComment, get_comment
 from service.config import Settings, get_settings
 from service.deps import CurrentSite, SessionDep, SubmittingSite
 from service.ingest import get_batcher
+from service.json_body import StrictJsonRoute
 from service.policy import scores_with_aliases
 from service.schemas import CommentAccepted, CommentState, CommentSubmission, ErrorResponse
 
-router = APIRouter(prefix="/v1/comments", tags=["comments"])
+router = APIRouter(prefix="/v1/comments", tags=["comments"], route_class=StrictJsonRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or unknown site key"},

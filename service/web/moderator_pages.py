@@ -9,19 +9,26 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from service.deps import SessionDep
+from service.deps import SessionDep, client_ip
 from service.errors import CommentNotFound, ModerationError
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
 from service.moderation.auth import (
-    SESSION_MODERATOR,
     check_csrf,
     csrf_token,
     session_reviewer,
+    start_session,
 )
 from service.moderation.errors import Forbidden
+from service.moderation.routes import MAX_OFFSET, MAX_ROW_ID
 from service.policy import ATTRIBUTES
-from service.tables import CommentStatus, Site
+from service.ratelimit import (
+    RateLimited,
+    check_login,
+    record_login_failure,
+    record_login_success,
+)
+from service.tables import CommentStatus, Moderator, Site
 from service.web.templating import render
 
 router = APIRouter(prefix="/moderate", include_in_schema=False)
@@ -102,20 +109,36 @@ def login(
         check_csrf(request, csrf)
     except ModerationError:
         return refused("The form expired; please sign in again.", 403)
+    try:
+        # Before the (deliberately slow) hash: a guesser is stopped without costing it.
+        check_login(username=username, client_ip=client_ip(request))
+    except RateLimited as exc:
+        page = refused(exc.message[0].upper() + exc.message[1:] + ".", 429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     moderator = accounts.authenticate(session=session, username=username, password=password)
     if moderator is None:
+        record_login_failure(username=username)
         return refused("Wrong username or password.", 401)
+    record_login_success(username=username)
+    start_session(request, moderator_id=moderator.id, session_version=moderator.session_version)
     session.commit()  # a password rehash, if the hasher's parameters changed
-    # A fresh session (and CSRF token) on sign-in, so a token planted before it is useless.
-    request.session.clear()
-    request.session[SESSION_MODERATOR] = moderator.id
-    csrf_token(request)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def logout(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     check_csrf(request, csrf)
+    reviewer = session_reviewer(request, session)
+    if reviewer is not None:
+        # The cookie is signed, not stored: a copy of it would go on working unless the
+        # moderator's session version moves on. Signing out ends all their sessions.
+        moderator = session.get(Moderator, reviewer.id)
+        if moderator is not None:
+            accounts.end_sessions(session=session, moderator=moderator)
+            session.commit()
     request.session.clear()
     return RedirectResponse("/moderate/login", status_code=303)
 
@@ -190,7 +213,7 @@ Article = Annotated[str | None, Query(max_length=200)]
 Label = Annotated[str | None, Query(max_length=40)]
 Score = Annotated[float | None, Query(ge=0, le=1)]
 Order = Annotated[str, Query(pattern="^(uncertain|oldest)$")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.get("")
@@ -275,7 +298,7 @@ def audit_page(
     site: Site_ = None,
     actor: Annotated[str | None, Query(pattern="^(model|moderator)$")] = None,
     to_status: Annotated[str | None, Query(max_length=16)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     reviewer = session_reviewer(request, session)
     if reviewer is None:

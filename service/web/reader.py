@@ -2,7 +2,8 @@
 
 A site's secret key never goes to a browser. The embeddable form posts to a per-site public
 endpoint instead, accepted only from the site's allowed origins (the browser sets Origin and
-page scripts cannot forge it) and rate-limited per reader like the keyed API.
+page scripts cannot forge it) and rate-limited in buckets of its own, per reader address
+(an IPv6 one by its /64) and per site, apart from the keyed API's.
 """
 
 from typing import Annotated, Literal
@@ -17,16 +18,17 @@ from service.comments import NewComment, get_comment, submit_comment
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, client_ip, require_json
 from service.errors import ModerationError, SiteNotFound
+from service.json_body import StrictJsonRoute
 from service.moderation.errors import OriginNotAllowed
 from service.queue import enqueue_scoring
-from service.ratelimit import RateLimited, check_client, check_site
+from service.ratelimit import RateLimited, check_form
 from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
 from service.tables import CommentStatus, Site
 from service.web.demo_article import article_for
 from service.web.templating import render
 
-router = APIRouter(tags=["reader"])
+router = APIRouter(tags=["reader"], route_class=StrictJsonRoute)
 SiteName = Annotated[str, Path(max_length=100, description="the site's name")]
 
 
@@ -99,9 +101,9 @@ def post_form_comment(
     owner = _site(session, site)
     _allow_origin(request, response, owner, required=True)
     try:
-        # The per-client limit is checked here, not as a dependency, so a 429 keeps the CORS
-        # header and the reader's page can say "slow down".
-        check_client(client_ip(request))
+        # The limits are checked here, not as a dependency, so a 429 keeps the CORS header and
+        # the reader's page can say "slow down".
+        check_form(client_ip(request), owner.id)
         return _accept(session=session, settings=settings, site=owner, form=form)
     except ModerationError as exc:
         # Answered here rather than by the app's handler so the CORS header stays on, and
@@ -117,7 +119,6 @@ def post_form_comment(
 
 
 def _accept(*, session: Session, settings: Settings, site: Site, form: FormComment) -> FormAccepted:
-    check_site(site.id)
     new = NewComment(
         article_id=clean_identifier(
             form.article_id, field="article_id", max_chars=settings.max_article_id_chars

@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from service.db import session_scope
 from tests.conftest import free_port, make_site, moderation, start_process, wait_until
 
-# Our text rules (no markup, no control or invisible characters, not only whitespace, exactly
+# Our text rules (no control or invisible characters, not only whitespace, exactly
 # one author selector) go beyond what JSON Schema can say, so a schema-valid request may get a
 # documented 422 with its reason. Every other check stays on: no 5xx, documented status codes,
 # content types and headers, response bodies that match the schema, negative data refused.

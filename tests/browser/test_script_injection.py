@@ -1,6 +1,6 @@
 """Stored comments and names holding markup are shown as text on the article page and in the
-moderator UI, and no script of theirs runs. The public API refuses tags, so the payloads are
-written straight into the store, as an older version or another path might have left them."""
+moderator UI, and no script of theirs runs. Comments are plain text and the API accepts them as
+written; the payloads are written straight into the store, as any path might have left them."""
 
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """The store going away (PostgreSQL restart, seen through a proxy that cuts every connection)
 and a classifier that cannot load: clear answers, no lost comment, nothing published unscored."""
 
-import time
+import re
 from pathlib import Path
 
 import httpx
@@ -50,9 +50,17 @@ def test_store_outage_gives_503_then_recovers_without_restarts(
         assert _status(f"{base}/readyz") == 503
         assert _status(f"{base}/healthz") == 200
 
-        # A worker that starts while the store is down retries with backoff, then scores.
+        # A worker that starts while the store is down retries with backoff, then scores: the
+        # nudges of the five comments stored before the outage reach it while the store is
+        # still down, and each try is retried later (Celery logs the countdown).
         worker = start_process(moderation("worker"), env, tmp_path / "worker.log")
-        time.sleep(4)
+        retried = worker  # narrowed for the closure
+
+        def retries() -> list[str]:
+            return re.findall(r"score_pending\[[^\]]+\] retry: Retry in (\d+)s", retried.output())
+
+        wait_until(lambda: len(retries()) >= 2, timeout=60, what="retries", process=worker)
+        assert "OperationalError" in worker.output()
         proxy.restore()
         wait_until(lambda: post(200).status_code == 202, timeout=30, what="API recovery")
         after = [post(300 + i) for i in range(5)]

@@ -84,9 +84,10 @@ def test_a_trial_killed_outright_leaves_no_worker_or_beat_behind(tmp_path: Path)
     trial = start_process(moderation("up"), env, tmp_path / "trial.log")
     try:
         wait_until(
-            lambda: " ready." in trial.output() and "beat: Starting" in trial.output(),
+            # Both workers (scoring, webhooks) up, and beat.
+            lambda: trial.output().count(" ready.") >= 2 and "beat: Starting" in trial.output(),
             timeout=120,
-            what="the trial's worker and beat",
+            what="the trial's workers and beat",
             process=trial,
         )
     finally:

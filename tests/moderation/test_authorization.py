@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.app import create_app
-from service.tables import Comment, CommentStatus
+from service.db import session_scope
+from service.tables import AuditEvent, Comment, CommentStatus
 from tests.conftest import make_moderator, make_site
 
 CALLERS = ("nobody", "site_key", "other_moderator", "moderator", "admin")
@@ -88,6 +89,8 @@ MODERATOR_SCOPED = {
     "admin": 200,
 }
 MODERATOR_ANY_SITE = {**MODERATOR_SCOPED, "other_moderator": 200}
+# A comment of a site the caller does not moderate is not found, exactly as a missing one.
+MODERATOR_OF_THE_COMMENT = {**MODERATOR_SCOPED, "other_moderator": 404}
 ADMIN_ONLY = {
     "nobody": 401,
     "site_key": 403,
@@ -121,26 +124,26 @@ ENDPOINTS = [
     Endpoint("queue", _get("/v1/moderation/queue"), MODERATOR_ANY_SITE),
     Endpoint("queue of the site", _get("/v1/moderation/queue?site={site}"), MODERATOR_SCOPED),
     Endpoint("reasons", _get("/v1/moderation/reasons"), MODERATOR_ANY_SITE),
-    Endpoint("comment", _get("/v1/moderation/comments/{held}"), MODERATOR_SCOPED),
+    Endpoint("comment", _get("/v1/moderation/comments/{held}"), MODERATOR_OF_THE_COMMENT),
     Endpoint(
         "approve",
         _send("POST", "/v1/moderation/comments/{held}/approve", {}),
-        MODERATOR_SCOPED,
+        MODERATOR_OF_THE_COMMENT,
     ),
     Endpoint(
         "reject",
         _send("POST", "/v1/moderation/comments/{held}/reject", {"reason": "spam or advertising"}),
-        MODERATOR_SCOPED,
+        MODERATOR_OF_THE_COMMENT,
     ),
     Endpoint(
         "take down",
         _send("POST", "/v1/moderation/comments/{approved}/remove", {"reason": "threat"}),
-        MODERATOR_SCOPED,
+        MODERATOR_OF_THE_COMMENT,
     ),
     Endpoint(
         "restore",
         _send("POST", "/v1/moderation/comments/{removed}/restore", {}),
-        MODERATOR_SCOPED,
+        MODERATOR_OF_THE_COMMENT,
     ),
     Endpoint(
         "bulk",
@@ -149,12 +152,14 @@ ENDPOINTS = [
             "/v1/moderation/bulk",
             lambda w: {"action": "approve", "comment_ids": [w.comment_ids["held"]]},
         ),
-        MODERATOR_SCOPED,
+        {**MODERATOR_SCOPED, "other_moderator": 200},
     ),
     Endpoint("audit", _get("/v1/moderation/audit"), MODERATOR_ANY_SITE),
     Endpoint("audit of the site", _get("/v1/moderation/audit?site={site}"), MODERATOR_SCOPED),
     Endpoint(
-        "audit of a comment", _get("/v1/moderation/audit?comment_id={held}"), MODERATOR_SCOPED
+        "audit of a comment",
+        _get("/v1/moderation/audit?comment_id={held}"),
+        MODERATOR_OF_THE_COMMENT,
     ),
     Endpoint("tokens", _get("/v1/moderation/tokens"), MODERATOR_ANY_SITE),
     Endpoint(
@@ -268,3 +273,39 @@ def test_a_wrong_password_does_not_sign_in(
     assert response.status_code == 401
     assert client.get("/v1/moderation/me").status_code == 401
     assert client.get("/moderate", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/moderation/queue",
+        "/v1/moderation/queue?status=approved",
+        "/v1/moderation/queue?status=removed",
+        "/v1/moderation/queue?order=oldest",
+        "/v1/moderation/audit",
+        "/v1/moderation/audit?actor=model",
+    ],
+)
+def test_lists_hold_only_the_callers_sites(world: World, path: str) -> None:
+    """Status codes alone do not show a leak: what comes back must not hold another site's
+    comments, while the site's own moderator does see them (issue 15 item 18)."""
+    with session_scope() as session:
+        for comment_id in world.comment_ids.values():
+            session.add(
+                AuditEvent(
+                    comment_id=comment_id, actor="model:t", from_status="pending", to_status="held"
+                )
+            )
+    seen = {}
+    for caller in ("other_moderator", "moderator", "admin"):
+        response = world.client.get(
+            path, headers={"Authorization": f"Bearer {world.credentials[caller]}"}
+        )
+        assert response.status_code == 200
+        body = response.json()
+        rows = body.get("items", body.get("events", []))
+        seen[caller] = {row.get("comment_id", row.get("id")) for row in rows}
+    site_a = set(world.comment_ids.values())
+    assert seen["other_moderator"].isdisjoint(site_a), "another site's comments leaked"
+    assert seen["moderator"] & site_a, "the site's moderator should see its comments"
+    assert seen["admin"] & site_a

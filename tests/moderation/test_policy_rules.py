@@ -1,12 +1,15 @@
 """Modes, per-score thresholds and leetspeak-aware word lists (no database needed)."""
 
+import hashlib
+import hmac
 import time
 
 import pytest
 
 from service.moderation.webhooks import sign, verify
-from service.policy import LabelThreshold, Mode, Policy, decide, find_listed_word, margin
+from service.policy import LabelThreshold, Mode, Policy, decide, margin
 from service.tables import CommentStatus
+from service.word_lists import find_listed_word
 
 POST = Policy(approve_below=0.5, reject_at=0.9)
 PRE = Policy(approve_below=0.5, reject_at=0.9, mode=Mode.PRE)
@@ -72,3 +75,26 @@ def test_webhook_signatures_verify_and_expire() -> None:
     assert not verify("whsec_y", header, body)
     assert not verify("whsec_x", header, body + b" ")
     assert not verify("whsec_x", sign("whsec_x", now - 3600, body), body)
+
+
+def test_a_site_may_hold_comments_that_look_like_html() -> None:
+    low = {"toxicity": 0.01}
+    holding = Policy(0.5, 0.9, hold_markup=True)
+    held = decide(low, holding.for_text("see <b>this</b>"))
+    assert held.status == CommentStatus.HELD and "markup" in held.reason
+    assert decide(low, holding.for_text("I <3 this")).status == CommentStatus.APPROVED
+    assert decide(low, POST.for_text("see <b>this</b>")).status == CommentStatus.APPROVED
+
+
+def test_the_signature_is_the_documented_hmac_over_timestamp_and_body() -> None:
+    """Computed here from the README's words, not with the project's own sign(): HMAC-SHA256
+    of "<t>.<raw body>" with the secret, hex, in "t=<unix>,v1=<hex>"."""
+    body = b'{"event":"comment.decided","comment":{"id":"c1"}}'
+    now = int(time.time())
+    header = sign("whsec_test", now, body)
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    assert fields["t"] == str(now)
+    expected = hmac.new(b"whsec_test", f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    assert fields["v1"] == expected
+    # The timestamp is signed too: the same body at another time has another signature.
+    assert sign("whsec_test", now + 1, body) != header

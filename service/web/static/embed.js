@@ -27,6 +27,37 @@
     return node;
   }
 
+  // What the reader is told for each refusal (error.code); the API's own messages are written
+  // for developers ("body holds an invisible character (U+200B)").
+  var FIELD_NAMES = { body: "Your comment", author_name: "Your name" };
+  function readable(error) {
+    var what = FIELD_NAMES[error && error.field] || "Your comment";
+    switch (error && error.code) {
+      case "empty":
+        return error.field === "author_name" ? "Please enter your name." : "Please write a comment first.";
+      case "too_long":
+      case "request_too_large":
+        return what + " is too long; please shorten it.";
+      case "control_characters":
+      case "invisible_characters":
+      case "bidi_control_characters":
+      case "invalid_unicode":
+        return what + " contains a hidden or control character we cannot accept; please retype it.";
+      case "rate_limited":
+        return "You are sending comments too quickly; please wait a few minutes and try again.";
+      case "origin_not_allowed":
+        return "Comments cannot be posted from this page.";
+      default:
+        return "Your comment could not be sent; please try again.";
+    }
+  }
+
+  function say(text, isError) {
+    formStatus.textContent = text;
+    formStatus.className = isError ? "cm-status cm-error" : "cm-status";
+    formStatus.setAttribute("role", isError ? "alert" : "status");
+  }
+
   function siteUrl(path) {
     return api + "/v1/sites/" + encodeURIComponent(site) + path;
   }
@@ -140,7 +171,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     submit.disabled = true;
-    formStatus.textContent = "Sending…";
+    say("Sending…", false);
     var text = body.value;
     fetch(siteUrl("/form-comments"), {
       method: "POST",
@@ -150,19 +181,18 @@
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {
       if (!result.ok) {
-        formStatus.textContent = (result.data && result.data.error && result.data.error.message) ||
-          "Your comment could not be sent.";
+        say(readable(result.data && result.data.error), true);
         return;
       }
       var entries = readMine();
       entries.push({ id: result.data.id, body: text.trim() });
       writeMine(entries);
       body.value = "";
-      formStatus.textContent = "Thank you. Your comment is awaiting moderation.";
+      say("Thank you. Your comment is awaiting moderation.", false);
       showMine();
       setTimeout(function () { checkMine(0); }, 1500);
     }).catch(function () {
-      formStatus.textContent = "Your comment could not be sent; please try again.";
+      say("Your comment could not be sent; please try again.", true);
     }).finally(function () {
       submit.disabled = false;
     });

@@ -95,3 +95,39 @@ def test_erase_by_name_and_exactly_one_selector(client: TestClient) -> None:
     )
     assert erased.json() == {"erased": 2}
     assert client.delete("/v1/authors/comments", params={"author_name": "x"}).status_code == 401
+
+
+def test_erasure_by_name_stays_on_the_asking_site(client: TestClient) -> None:
+    """Two sites each have a reader called "Ann": erasing Ann on one site leaves the other
+    site's Ann, her comments and her export untouched (issue 15 item 22)."""
+    with session_scope() as session:
+        _, key = make_site(session)
+        _, other_key = make_site(session)
+    ids = {}
+    for name, site_key in (("asking", key), ("other", other_key)):
+        ids[name] = [
+            client.post(
+                "/v1/comments",
+                json=submission(body=f"Ann's view {i}", author_name="Ann"),
+                headers={"Authorization": f"Bearer {site_key}"},
+            ).json()["id"]
+            for i in range(2)
+        ]
+    erased = client.delete(
+        "/v1/authors/comments",
+        params={"author_name": "Ann"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert erased.json() == {"erased": 2}
+    with session_scope() as session:
+        rows = {c.id: c for c in session.scalars(select(Comment))}
+    assert {rows[i].status for i in ids["asking"]} == {"erased"}
+    for comment_id in ids["other"]:
+        assert rows[comment_id].status != "erased"
+        assert rows[comment_id].author_name == "Ann" and rows[comment_id].body.startswith("Ann's")
+    export = client.get(
+        "/v1/authors/comments",
+        params={"author_name": "Ann"},
+        headers={"Authorization": f"Bearer {other_key}"},
+    ).json()
+    assert [c["id"] for c in export["comments"]] == ids["other"]

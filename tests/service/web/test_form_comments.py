@@ -11,13 +11,14 @@ from service.app import create_app
 from service.db import session_scope
 from service.ratelimit import reset_limits_cache
 from tests.conftest import make_site, reset_caches
+from tests.factories import submission
 
 ORIGIN = "https://paper.example"
 
 
 @pytest.fixture
 def client(pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_CLIENT", "3/minute")
+    monkeypatch.setenv("MODERATION_FORM_RATE_LIMIT_PER_CLIENT", "3/minute")
     monkeypatch.setenv("MODERATION_TRUSTED_PROXIES", '["testclient"]')
     reset_caches()
     reset_limits_cache()
@@ -55,7 +56,7 @@ def test_other_origins_are_refused(client: TestClient) -> None:
 
 def test_refusals_keep_the_cors_header(client: TestClient) -> None:
     reader = f"10.7.{random.randrange(250)}.1"
-    invalid = form(client, ORIGIN, reader, body="<b>bold</b>")
+    invalid = form(client, ORIGIN, reader, body="i\u200bdiot")
     assert invalid.status_code == 422
     assert invalid.headers["access-control-allow-origin"] == ORIGIN
     codes = [form(client, ORIGIN, reader).status_code for _ in range(4)]
@@ -65,3 +66,58 @@ def test_refusals_keep_the_cors_header(client: TestClient) -> None:
     assert limited.json()["error"]["code"] == "rate_limited"
     assert limited.headers["access-control-allow-origin"] == ORIGIN
     assert int(limited.headers["retry-after"]) >= 1
+
+
+@pytest.fixture
+def form_limited(pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "8/minute")
+    monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_CLIENT", "50/minute")
+    monkeypatch.setenv("MODERATION_FORM_RATE_LIMIT_PER_SITE", "6/minute")
+    monkeypatch.setenv("MODERATION_FORM_RATE_LIMIT_PER_CLIENT", "2/minute")
+    monkeypatch.setenv("MODERATION_TRUSTED_PROXIES", '["testclient"]')
+    reset_caches()
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+RUN = random.Random().randrange(1, 250)
+
+
+def test_readers_flooding_the_form_do_not_lock_the_sites_server_out(
+    form_limited: TestClient,
+) -> None:
+    with session_scope() as session:
+        _, key = make_site(session, name="paper", allowed_origins=[ORIGIN])
+    # Readers from many addresses use up the form's bucket for the site...
+    codes = [form(form_limited, ORIGIN, f"10.{RUN}.5.{n}").status_code for n in range(10)]
+    assert codes[:6] == [202] * 6 and set(codes[6:]) == {429}
+    # ...and the site's own server, submitting with its key, is not limited by them.
+    server = form_limited.post(
+        "/v1/comments",
+        json=submission(),
+        headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": f"10.{RUN}.6.1"},
+    )
+    assert server.status_code == 202
+
+
+def test_the_form_limits_one_reader_far_below_the_api(form_limited: TestClient) -> None:
+    with session_scope() as session:
+        _, key = make_site(session, name="paper", allowed_origins=[ORIGIN])
+    reader = f"10.{RUN}.7.1"
+    assert [form(form_limited, ORIGIN, reader).status_code for _ in range(3)] == [202, 202, 429]
+    # The same address through the keyed API is counted apart (its own, looser limit).
+    api = form_limited.post(
+        "/v1/comments",
+        json=submission(),
+        headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": reader},
+    )
+    assert api.status_code == 202
+
+
+def test_ipv6_readers_are_counted_by_their_64(form_limited: TestClient) -> None:
+    with session_scope() as session:
+        make_site(session, name="paper", allowed_origins=[ORIGIN])
+    prefix = f"2001:db8:{RUN:x}:7"
+    same_64 = [f"{prefix}::{n:x}" for n in (1, 0xBEEF, 0xFFFF)]
+    assert [form(form_limited, ORIGIN, a).status_code for a in same_64] == [202, 202, 429]
+    assert form(form_limited, ORIGIN, f"2001:db8:{RUN:x}:8::1").status_code == 202
