@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # the one that stops a single browser or script flooding a site's form.
     rate_limit_per_site: str = "200/second"
     rate_limit_per_client: str = "50/second"
+    # Perspective-compatible analyze/suggestscore calls and Coral moderation calls per site,
+    # unless the site's policy sets its own (Perspective's own default was 1 per second).
+    analyze_rate_limit: str = "200/second"
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 

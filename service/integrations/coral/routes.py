@@ -1,0 +1,168 @@
+"""POST /v1/integrations/coral/{site}: Coral Talk's external moderation phase (signed with the
+site's Coral secret), and the admin call that makes a new secret."""
+
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, ValidationError
+
+from service.db import get_session_factory, session_scope
+from service.deps import SessionDep
+from service.errors import InvalidComment, ModerationError
+from service.ingest import get_batcher
+from service.integrations.coral.phase import (
+    StoredVerdict,
+    coral_answer,
+    coral_comment,
+    decide_coral_comment,
+    record_decided_comment,
+)
+from service.integrations.coral.schemas import ExternalModerationRequest
+from service.integrations.coral.signing import (
+    SIGNATURE_HEADER,
+    live_secrets,
+    rotate_coral_secret,
+    signature_matches,
+)
+from service.integrations.perspective.errors import GoogleError
+from service.integrations.perspective.routes import check_site_quota
+from service.integrations.scoring import ascore_text
+from service.metrics import DECISIONS
+from service.moderation.auth import CurrentAdmin
+from service.moderation.routes import site_named
+from service.moderation.webhooks import announce_decisions
+from service.sites import get_site_by_name
+from service.tables import Site
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["coral"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+SiteName = Annotated[str, Path(max_length=100, description="the site's name here")]
+
+
+class InvalidSignature(ModerationError):
+    status_code = 401
+    code = "invalid_signature"
+
+
+def _site_and_secrets(name: str) -> tuple[Site | None, list[str]]:
+    with session_scope() as session:
+        site = get_site_by_name(session=session, name=name)
+        if site is None:
+            return None, []
+        secrets_ = live_secrets(session=session, site_id=site.id)
+        session.expunge(site)
+        return site, secrets_
+
+
+def _parse(raw: bytes) -> ExternalModerationRequest:
+    try:
+        return ExternalModerationRequest.model_validate(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        raise InvalidComment("invalid_json", "the body is not JSON", field="body") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise InvalidComment(
+            "invalid_request", f"{where}: {first.get('msg', 'invalid')}", field=where or "body"
+        ) from None
+
+
+def _record(
+    site: Site, request: ExternalModerationRequest, scores: dict[str, float], version: str
+) -> StoredVerdict:
+    new = coral_comment(request)
+    decision = decide_coral_comment(site=site, body=new.body, scores=scores)
+    with session_scope() as session:
+        verdict = record_decided_comment(
+            session=session,
+            site=site,
+            new=new,
+            decision=decision,
+            scores=scores,
+            model_version=version,
+        )
+    if verdict.created:
+        DECISIONS.labels(status=verdict.status).inc()
+        if site.webhook_url:
+            announce_decisions(sessions=get_session_factory(), comment_ids=[verdict.comment_id])
+    return verdict
+
+
+def _answer(verdict: StoredVerdict) -> Response:
+    answer = coral_answer(verdict.status)
+    if answer is None:
+        return Response(status_code=204)
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+@router.post(
+    "/v1/integrations/coral/{site}",
+    responses={
+        200: {"description": "Coral's verdict: status, and a FLAG for held comments"},
+        204: {"description": "no opinion (not decided in time); the comment is stored pending"},
+        401: {"description": "no valid X-Coral-Signature for this site"},
+    },
+)
+@router.post("/v1/integrations/coral/{site}/", include_in_schema=False)
+async def coral_phase(site: SiteName, request: Request) -> Response:
+    """Decide a new or edited Coral comment in the request; store it as this site's comment."""
+    raw = await request.body()
+    found, secrets_ = await run_in_threadpool(_site_and_secrets, site)
+    # An unknown site answers as a bad signature does: names do not leak.
+    if found is None or not signature_matches(raw, request.headers.get(SIGNATURE_HEADER), secrets_):
+        raise InvalidSignature(f"no valid {SIGNATURE_HEADER} for this site")
+    phase = _parse(raw)
+    new = coral_comment(phase)
+    if not new.body:
+        raise InvalidComment("empty", "the comment has no text", field="comment.body")
+    try:
+        await check_site_quota(found)
+        scored = await ascore_text(new.body)
+    except GoogleError:
+        log.warning("site %s is over its scoring quota; a worker decides its comment", site)
+        return await _leave_to_workers(found, new)
+    except Exception:
+        log.exception("scoring a Coral comment failed; a worker decides it")
+        return await _leave_to_workers(found, new)
+    verdict = await run_in_threadpool(_record, found, phase, scored.scores, scored.model_version)
+    return _answer(verdict)
+
+
+async def _leave_to_workers(site: Site, new: Any) -> Response:
+    stored = await get_batcher().submit((site.id, new))
+    return _answer(StoredVerdict(stored.id, str(stored.status), created=stored.created))
+
+
+class CoralSecretIn(BaseModel):
+    keep_previous_seconds: int = Field(default=0, ge=0, le=30 * 24 * 3600)
+
+
+class CoralSecretOut(BaseModel):
+    site: str
+    secret: str
+    previous_valid_seconds: int
+
+
+@admin_router.post("/sites/{name}/coral-secret", response_model=CoralSecretOut)
+def new_coral_secret(
+    name: SiteName, body: CoralSecretIn, admin: CurrentAdmin, session: SessionDep
+) -> CoralSecretOut:
+    """A new Coral signing secret, shown once; the previous one stays valid for the overlap."""
+    found = site_named(session, name)
+    secret = rotate_coral_secret(
+        session=session,
+        site=found,
+        actor=admin.actor,
+        keep_previous=timedelta(seconds=body.keep_previous_seconds),
+    )
+    session.commit()
+    return CoralSecretOut(
+        site=found.name, secret=secret, previous_valid_seconds=body.keep_previous_seconds
+    )
