@@ -109,6 +109,16 @@ def site_policy(
     hold_word: Annotated[list[str] | None, typer.Option(help="replaces the hold list")] = None,
     reject_word: Annotated[list[str] | None, typer.Option(help="replaces the reject list")] = None,
     origin: Annotated[list[str] | None, typer.Option(help="replaces the allowed origins")] = None,
+    analyze_rate_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Perspective/Coral calls scored in the API, e.g. 5/second ('' = default)"
+        ),
+    ] = None,
+    keep_analyzed_texts: Annotated[
+        bool | None,
+        typer.Option(help="keep texts of analyze calls that allow it (doNotStore false)"),
+    ] = None,
 ) -> None:
     """Show a site's policy, or change it (each change is recorded)."""
     from service.db import session_scope
@@ -142,6 +152,8 @@ def site_policy(
             hold_words=hold_word,
             reject_words=reject_word,
             allowed_origins=origin,
+            analyze_rate_limit=analyze_rate_limit,
+            keep_analyzed_texts=keep_analyzed_texts,
         )
         try:
             update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)

@@ -303,6 +303,8 @@ def change_policy(
             hold_words=body.hold_words,
             reject_words=body.reject_words,
             allowed_origins=body.allowed_origins,
+            analyze_rate_limit=body.analyze_rate_limit,
+            keep_analyzed_texts=body.keep_analyzed_texts,
         ),
     )
     session.commit()

@@ -128,6 +128,8 @@ class PolicyIn(Strict):
     hold_words: list[str] | None = Field(default=None, max_length=1000)
     reject_words: list[str] | None = Field(default=None, max_length=1000)
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
+    analyze_rate_limit: str | None = Field(default=None, max_length=40)
+    keep_analyzed_texts: bool | None = None
 
 
 class PolicyOut(BaseModel):
@@ -140,6 +142,8 @@ class PolicyOut(BaseModel):
     reject_words: list[str]
     allowed_origins: list[str]
     webhook_url: str | None
+    analyze_rate_limit: str | None = None
+    keep_analyzed_texts: bool = False
 
 
 class SiteChangeOut(BaseModel):

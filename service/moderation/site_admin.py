@@ -30,6 +30,9 @@ class PolicyUpdate:
     hold_words: list[str] | None = None
     reject_words: list[str] | None = None
     allowed_origins: list[str] | None = None
+    # Perspective/Coral calls scored in the API ("N/second|minute|hour"); "" means the default.
+    analyze_rate_limit: str | None = None
+    keep_analyzed_texts: bool | None = None
 
 
 def policy_view(site: Site) -> dict[str, Any]:
@@ -43,6 +46,8 @@ def policy_view(site: Site) -> dict[str, Any]:
         "reject_words": list(site.reject_words or []),
         "allowed_origins": list(site.allowed_origins or []),
         "webhook_url": site.webhook_url,
+        "analyze_rate_limit": site.analyze_rate_limit,
+        "keep_analyzed_texts": bool(site.keep_analyzed_texts),
     }
 
 
@@ -87,6 +92,24 @@ def _thresholds(value: dict[str, dict[str, float | None]]) -> dict[str, dict[str
     return checked
 
 
+def _rate_limit(value: str) -> str | None:
+    """A limit the `limits` library reads, at least one a minute; "" is the default."""
+    from limits import parse
+
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        item = parse(value)
+    except ValueError:
+        raise InvalidPolicy(
+            f"{value!r} is not a rate like 5/second or 300/minute", field="analyze_rate_limit"
+        ) from None
+    if len(value) > 40 or item.amount < 1:
+        raise InvalidPolicy(f"{value!r} is not a usable rate", field="analyze_rate_limit")
+    return value
+
+
 def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpdate) -> Site:
     before = policy_view(site)
     if update.mode is not None:
@@ -109,6 +132,10 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
         site.reject_words = _words(update.reject_words, "reject_words")
     if update.allowed_origins is not None:
         site.allowed_origins = list(dict.fromkeys(_origin(o) for o in update.allowed_origins))
+    if update.analyze_rate_limit is not None:
+        site.analyze_rate_limit = _rate_limit(update.analyze_rate_limit)
+    if update.keep_analyzed_texts is not None:
+        site.keep_analyzed_texts = update.keep_analyzed_texts
     site_policy(site)  # the stored policy must load, or workers would fail on it
     after = policy_view(site)
     changes = {
@@ -117,6 +144,9 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
     if changes:
         session.add(SiteChange(site_id=site.id, actor=actor, action="policy", changes=changes))
     session.flush()
+    # The API caches sites by key (its quota and text keeping are read from there): this
+    # process sees the change once committed, others within 2 x SITE_CACHE_SECONDS.
+    event.listen(session, "after_commit", lambda _: forget_cached_sites(), once=True)
     return site
 
 
