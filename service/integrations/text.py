@@ -8,7 +8,29 @@ from html import unescape
 _HIDDEN = ("script", "style", "template", "title")
 # Tags that separate words when rendered ("a<br>b" is two words, "a<b>b</b>" one).
 _BREAKS = frozenset(
-    "br p div li tr td th h1 h2 h3 h4 h5 h6 blockquote pre hr ul ol table section article".split()
+    [
+        "br",
+        "p",
+        "div",
+        "li",
+        "tr",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "hr",
+        "ul",
+        "ol",
+        "table",
+        "section",
+        "article",
+    ]
 )
 # A real tag, not a lone "<" ("I <3 this").
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^<>]*>")

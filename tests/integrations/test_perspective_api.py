@@ -60,7 +60,10 @@ def test_analyze_answers_the_models_own_probabilities(
     scores = body["attributeScores"]
     # Answered under the names as requested, _EXPERIMENTAL spelling included.
     assert set(scores) == {"TOXICITY", "INSULT", "IDENTITY_ATTACK_EXPERIMENTAL", "PROFANITY"}
-    assert scores["TOXICITY"]["summaryScore"] == {"value": expected["toxicity"], "type": "PROBABILITY"}
+    assert scores["TOXICITY"]["summaryScore"] == {
+        "value": expected["toxicity"],
+        "type": "PROBABILITY",
+    }
     assert scores["INSULT"]["summaryScore"]["value"] == expected["insult"]
     assert scores["IDENTITY_ATTACK_EXPERIMENTAL"]["summaryScore"]["value"] == expected[identity]
     assert "spanScores" not in scores["TOXICITY"]
@@ -139,8 +142,9 @@ def test_span_offsets_are_utf16_code_units_into_the_original_text(
 def test_html_comments_are_scored_on_their_text(client: TestClient, site: SiteUnderTest) -> None:
     html = "<p>You are a <b>stupid</b> idiot &amp; a moron</p><script>var x</script>"
     answer = analyze(
-        client, site.key, {"comment": {"text": html, "type": "HTML"},
-                           "requestedAttributes": {"TOXICITY": {}}}
+        client,
+        site.key,
+        {"comment": {"text": html, "type": "HTML"}, "requestedAttributes": {"TOXICITY": {}}},
     ).json()
     expected = live_model().score(["You are a stupid idiot & a moron"])[0]["toxicity"]
     assert answer["attributeScores"]["TOXICITY"]["summaryScore"]["value"] == pytest.approx(
@@ -203,17 +207,30 @@ def test_a_language_the_model_does_not_read_is_refused(
     [
         ({"comment": {"text": "   "}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY"),
         ({"comment": {}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY"),
-        ({"comment": {"text": "é" * 10_241}, "requestedAttributes": {"TOXICITY": {}}},
-         "COMMENT_TOO_LONG"),
+        (
+            {"comment": {"text": "é" * 10_241}, "requestedAttributes": {"TOXICITY": {}}},
+            "COMMENT_TOO_LONG",
+        ),
         ({"comment": {"text": "fine"}}, "NO_REQUESTED_ATTRIBUTES"),
         ({"comment": {"text": "fine"}, "requestedAttributes": {}}, "NO_REQUESTED_ATTRIBUTES"),
-        ({"comment": {"text": "fine"}, "requestedAttributes": {"TOXICITY": {}},
-          "context": {"entries": [{"text": "a"}],
-                      "articleAndParentComment": {"article": {"text": "b"}}}},
-         "INVALID_REQUEST"),
-        ({"comment": {"text": "fine"},
-          "requestedAttributes": {"TOXICITY": {"scoreType": "STD_DEV_SCORE"}}},
-         "INVALID_REQUEST"),
+        (
+            {
+                "comment": {"text": "fine"},
+                "requestedAttributes": {"TOXICITY": {}},
+                "context": {
+                    "entries": [{"text": "a"}],
+                    "articleAndParentComment": {"article": {"text": "b"}},
+                },
+            },
+            "INVALID_REQUEST",
+        ),
+        (
+            {
+                "comment": {"text": "fine"},
+                "requestedAttributes": {"TOXICITY": {"scoreType": "STD_DEV_SCORE"}},
+            },
+            "INVALID_REQUEST",
+        ),
         ({"comment": {"text": 5}, "requestedAttributes": {"TOXICITY": {}}}, "INVALID_REQUEST"),
         ({"comment": {"text": "fine"}, "requestedAttributes": ["TOXICITY"]}, "INVALID_REQUEST"),
     ],
@@ -232,9 +249,13 @@ def test_the_comment_limit_is_perspectives_20_kb_of_utf8(
     assert analyze(client, site.key, request("é" * 10_240)).status_code == 200
 
 
-def test_a_body_that_is_not_json_is_invalid_request(client: TestClient, site: SiteUnderTest) -> None:
+def test_a_body_that_is_not_json_is_invalid_request(
+    client: TestClient, site: SiteUnderTest
+) -> None:
     response = client.post(
-        "/v1alpha1/comments:analyze", params={"key": site.key}, content=b"{not json",
+        "/v1alpha1/comments:analyze",
+        params={"key": site.key},
+        content=b"{not json",
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400 and error_type(response) == "INVALID_REQUEST"
@@ -244,7 +265,9 @@ def test_keys_are_checked_as_google_does(client: TestClient, site: SiteUnderTest
     bad = analyze(client, "cm_not-a-key", request(BENIGN))
     code, status, message, details = error_of(bad)
     assert (code, status, message) == (
-        400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."
+        400,
+        "INVALID_ARGUMENT",
+        "API key not valid. Please pass a valid API key.",
     )
     assert details[0]["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
     assert details[0]["reason"] == "API_KEY_INVALID"
@@ -277,8 +300,11 @@ def test_nothing_of_the_text_is_stored_unless_the_site_keeps_texts_and_the_clien
     client: TestClient, site: SiteUnderTest
 ) -> None:
     for do_not_store in (True, False, None):
-        body = request(BENIGN) if do_not_store is None else {**request(BENIGN),
-                                                             "doNotStore": do_not_store}
+        body = (
+            request(BENIGN)
+            if do_not_store is None
+            else {**request(BENIGN), "doNotStore": do_not_store}
+        )
         assert analyze(client, site.key, body).status_code == 200
     assert _count(AnalyzedText) == 0 and _count(Comment) == 0
     with session_scope() as session:
@@ -286,8 +312,11 @@ def test_nothing_of_the_text_is_stored_unless_the_site_keeps_texts_and_the_clien
         assert row is not None
         row.keep_analyzed_texts = True
     forget_cached_sites()  # as a policy change through the admin page or CLI does
-    client.post("/v1alpha1/comments:analyze", params={"key": site.key},
-                json={**request(ABUSIVE), "doNotStore": True})
+    client.post(
+        "/v1alpha1/comments:analyze",
+        params={"key": site.key},
+        json={**request(ABUSIVE), "doNotStore": True},
+    )
     assert _count(AnalyzedText) == 0
     analyze(client, site.key, {**request(ABUSIVE), "doNotStore": False})
     with session_scope() as session:
@@ -307,7 +336,9 @@ def test_suggestscore_stores_labelled_feedback_of_the_site(
             "comment": {"text": ABUSIVE},
             "attributeScores": {
                 "TOXICITY": {"summaryScore": {"value": 1}},
-                "IDENTITY_ATTACK_EXPERIMENTAL": {"summaryScore": {"value": 0, "type": "PROBABILITY"}},
+                "IDENTITY_ATTACK_EXPERIMENTAL": {
+                    "summaryScore": {"value": 0, "type": "PROBABILITY"}
+                },
             },
             "languages": ["en"],
             "clientToken": "comment:c-1",
@@ -325,19 +356,27 @@ def test_suggestscore_stores_labelled_feedback_of_the_site(
         rows = session.scalars(select(SuggestionFeedback).order_by(SuggestionFeedback.attribute))
         stored = [(r.site_id, r.text, r.attribute, r.value) for r in rows]
     # Stored under the model's newest label names, whatever model is loaded.
-    assert stored == [(site.id, ABUSIVE, "identity_attack", 0.0), (site.id, ABUSIVE, "toxicity", 1.0)]
+    assert stored == [
+        (site.id, ABUSIVE, "identity_attack", 0.0),
+        (site.id, ABUSIVE, "toxicity", 1.0),
+    ]
 
 
 @pytest.mark.parametrize(
     "scores",
-    [{}, {"FLIRTATION": {"summaryScore": {"value": 1}}}, {"TOXICITY": {}},
-     {"TOXICITY": {"summaryScore": {"value": 1.5}}}],
+    [
+        {},
+        {"FLIRTATION": {"summaryScore": {"value": 1}}},
+        {"TOXICITY": {}},
+        {"TOXICITY": {"summaryScore": {"value": 1.5}}},
+    ],
 )
 def test_suggestscore_refuses_what_it_cannot_store(
     client: TestClient, site: SiteUnderTest, scores: dict[str, Any]
 ) -> None:
     response = client.post(
-        "/v1alpha1/comments:suggestscore", params={"key": site.key},
+        "/v1alpha1/comments:suggestscore",
+        params={"key": site.key},
         json={"comment": {"text": "x"}, "attributeScores": scores},
     )
     assert response.status_code == 400
