@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from service.cli import app as cli
 from service.db import session_scope, utcnow
 from service.integrations.coral.phase import coral_answer
+from service.integrations.coral.routes import forget_coral_sites
 from service.integrations.coral.signing import SIGNATURE_HEADER, rotate_coral_secret, sign
 from service.integrations.scoring import live_model
 from service.policy import decide
@@ -185,6 +186,7 @@ def test_a_rotation_keeps_the_previous_secret_for_the_overlap_only(
             .where(CoralSigningSecret.expires_at.is_not(None))
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
+    forget_coral_sites()  # changed behind the API's back: drop its cached secrets
     assert call(client, site, phase("four", story="s4"), old).status_code == 401
     assert call(client, site, phase("five", story="s5"), new).status_code == 200
     newest = secret_for(site)  # no overlap: the previous stops at once

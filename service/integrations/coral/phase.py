@@ -4,12 +4,14 @@ audit event (so it reaches the moderator queue and the learning loop), and answe
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from classifiers import ToxicityModel
 from service.comments import (
     NewComment,
     ScoredDecision,
@@ -61,52 +63,69 @@ class StoredVerdict:
     created: bool
 
 
-def decide_coral_comment(*, site: Site, body: str, scores: dict[str, float]) -> Decision:
-    """The decision the workers would make: the site's policy, its word lists, the scores."""
-    return decide(scores, site_policy(site).for_text(body))
+@dataclass(frozen=True)
+class DecidedComment:
+    site: Site
+    new: NewComment
+    decision: Decision
+    scores: dict[str, float]
 
 
-def record_decided_comment(
-    *,
-    session: Session,
-    site: Site,
-    new: NewComment,
-    decision: Decision,
-    scores: dict[str, float],
-    model_version: str,
-) -> StoredVerdict:
-    """Store the comment and its decision in one transaction, through the same functions as
-    the API's submissions and the workers' decisions (one audit event, actor model:<version>).
-    A comment already stored under its identity is left as it is and its status returned."""
-    outcome = submit_comments(session=session, items=[(site.id, new)])[0]
-    if not isinstance(outcome, Submitted):  # cannot differ: the key covers the content
-        raise outcome
-    if not outcome.created:
-        return StoredVerdict(outcome.id, str(outcome.status), created=False)
-    # The comment was never visible as pending (nothing is committed yet, no worker was
-    # nudged); the claim token makes it this call's to decide, as a scoring round's would.
-    token = str(uuid.uuid4())
-    session.execute(
-        update(Comment).where(Comment.id == outcome.id).values(claim_token=token),
-        execution_options={"synchronize_session": False},
-    )
-    record_decisions(
-        session=session,
-        token=token,
-        actor=f"model:{model_version}",
-        model_version=model_version,
-        decisions=[ScoredDecision(outcome.id, decision, scores)],
-    )
-    return StoredVerdict(outcome.id, decision.status.value, created=True)
+def decide_coral_comments(
+    *, model: ToxicityModel, comments: Sequence[tuple[Site, NewComment]]
+) -> list[DecidedComment]:
+    """The decisions the workers would make: one batch through the model, then each site's
+    policy with its word lists."""
+    all_scores = model.score([new.body for _, new in comments])
+    return [
+        DecidedComment(site, new, decide(scores, site_policy(site).for_text(new.body)), scores)
+        for (site, new), scores in zip(comments, all_scores, strict=True)
+    ]
 
 
-def store_undecided(*, session: Session, site: Site, new: NewComment) -> StoredVerdict:
-    """Store the comment pending, for the workers (the model failed here, or the site is over
-    its quota for in-request scoring)."""
-    outcome = submit_comments(session=session, items=[(site.id, new)])[0]
-    if not isinstance(outcome, Submitted):
-        raise outcome
-    return StoredVerdict(outcome.id, str(outcome.status), created=outcome.created)
+def record_decided_comments(
+    *, session: Session, decided: Sequence[DecidedComment], model_version: str
+) -> list[StoredVerdict]:
+    """Store the comments and their decisions in one transaction, through the same functions
+    as the API's submissions and the workers' decisions (one audit event each, actor
+    model:<version>). A comment already stored under its identity is left as it is and its
+    status returned."""
+    outcomes = submit_comments(session=session, items=[(d.site.id, d.new) for d in decided])
+    verdicts: list[StoredVerdict] = []
+    fresh: list[ScoredDecision] = []
+    for item, outcome in zip(decided, outcomes, strict=True):
+        if not isinstance(outcome, Submitted):  # cannot differ: the key covers the content
+            raise outcome
+        if outcome.created:
+            fresh.append(ScoredDecision(outcome.id, item.decision, item.scores))
+            verdicts.append(StoredVerdict(outcome.id, item.decision.status.value, True))
+        else:
+            verdicts.append(StoredVerdict(outcome.id, str(outcome.status), False))
+    if fresh:
+        # The comments were never visible as pending (nothing is committed yet, no worker was
+        # nudged); the claim token makes them this call's to decide, as a scoring round's.
+        token = str(uuid.uuid4())
+        session.execute(
+            update(Comment)
+            .where(Comment.id.in_([d.comment_id for d in fresh]))
+            .values(claim_token=token),
+            execution_options={"synchronize_session": False},
+        )
+        record_decisions(
+            session=session,
+            token=token,
+            actor=f"model:{model_version}",
+            model_version=model_version,
+            decisions=fresh,
+        )
+    # A repeat of a comment stored earlier in this same batch answers with its decision.
+    decided_now = {v.comment_id: v.status for v in verdicts if v.created}
+    return [
+        v
+        if v.created
+        else StoredVerdict(v.comment_id, decided_now.get(v.comment_id, v.status), False)
+        for v in verdicts
+    ]
 
 
 # Our status -> what Coral is told. Held comments are withheld and flagged, so that they wait

@@ -2,25 +2,22 @@
 site's Coral secret), and the admin call that makes a new secret."""
 
 import logging
-from datetime import timedelta
-from typing import Annotated, Any
+import time
+from datetime import datetime, timedelta
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
-from service.db import get_session_factory, session_scope
+from service.comments import NewComment
+from service.db import session_scope, utcnow
 from service.deps import SessionDep
 from service.errors import InvalidComment, ModerationError
 from service.ingest import get_batcher
-from service.integrations.coral.phase import (
-    StoredVerdict,
-    coral_answer,
-    coral_comment,
-    decide_coral_comment,
-    record_decided_comment,
-)
+from service.integrations.coral.batching import ScoringFailed, get_decider
+from service.integrations.coral.phase import StoredVerdict, coral_answer, coral_comment
 from service.integrations.coral.schemas import ExternalModerationRequest
 from service.integrations.coral.signing import (
     SIGNATURE_HEADER,
@@ -30,11 +27,8 @@ from service.integrations.coral.signing import (
 )
 from service.integrations.perspective.errors import GoogleError
 from service.integrations.perspective.routes import check_site_quota
-from service.integrations.scoring import ascore_text
-from service.metrics import DECISIONS
 from service.moderation.auth import CurrentAdmin
 from service.moderation.routes import site_named
-from service.moderation.webhooks import announce_decisions
 from service.sites import get_site_by_name
 from service.tables import Site
 
@@ -51,14 +45,40 @@ class InvalidSignature(ModerationError):
     code = "invalid_signature"
 
 
-def _site_and_secrets(name: str) -> tuple[Site | None, list[str]]:
+# Sites and their live secrets by name, for a few seconds: every Coral call needs them, and a
+# query per call cost as much as the rest of the request. A new secret made in this process
+# is seen at once (forget_coral_sites); in other API processes within CACHE_SECONDS, the
+# same bound as the site-key cache.
+CACHE_SECONDS = 5.0
+_CACHE_LIMIT = 10_000
+_cache: dict[str, tuple[float, Site | None, list[tuple[str, datetime | None]]]] = {}
+
+
+def forget_coral_sites() -> None:
+    _cache.clear()
+
+
+def _load_site_and_secrets(name: str) -> tuple[Site | None, list[tuple[str, datetime | None]]]:
     with session_scope() as session:
         site = get_site_by_name(session=session, name=name)
-        if site is None:
-            return None, []
-        secrets_ = live_secrets(session=session, site_id=site.id)
-        session.expunge(site)
-        return site, secrets_
+        secrets_ = [] if site is None else live_secrets(session=session, site_id=site.id)
+        if site is not None:
+            session.expunge(site)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    # A secret that expires inside the cache time is dropped at its end, not the cache's.
+    _cache[name] = (time.monotonic() + CACHE_SECONDS, site, secrets_)
+    return site, secrets_
+
+
+async def _site_and_secrets(name: str) -> tuple[Site | None, list[str]]:
+    entry = _cache.get(name)
+    if entry is not None and entry[0] > time.monotonic():
+        site, ends = entry[1], entry[2]
+    else:
+        site, ends = await run_in_threadpool(_load_site_and_secrets, name)
+    now = utcnow()
+    return site, [secret for secret, end in ends if end is None or end > now]
 
 
 def _parse(raw: bytes) -> ExternalModerationRequest:
@@ -72,27 +92,6 @@ def _parse(raw: bytes) -> ExternalModerationRequest:
         raise InvalidComment(
             "invalid_request", f"{where}: {first.get('msg', 'invalid')}", field=where or "body"
         ) from None
-
-
-def _record(
-    site: Site, request: ExternalModerationRequest, scores: dict[str, float], version: str
-) -> StoredVerdict:
-    new = coral_comment(request)
-    decision = decide_coral_comment(site=site, body=new.body, scores=scores)
-    with session_scope() as session:
-        verdict = record_decided_comment(
-            session=session,
-            site=site,
-            new=new,
-            decision=decision,
-            scores=scores,
-            model_version=version,
-        )
-    if verdict.created:
-        DECISIONS.labels(status=verdict.status).inc()
-        if site.webhook_url:
-            announce_decisions(sessions=get_session_factory(), comment_ids=[verdict.comment_id])
-    return verdict
 
 
 def _answer(verdict: StoredVerdict) -> Response:
@@ -114,28 +113,26 @@ def _answer(verdict: StoredVerdict) -> Response:
 async def coral_phase(site: SiteName, request: Request) -> Response:
     """Decide a new or edited Coral comment in the request; store it as this site's comment."""
     raw = await request.body()
-    found, secrets_ = await run_in_threadpool(_site_and_secrets, site)
+    found, secrets_ = await _site_and_secrets(site)
     # An unknown site answers as a bad signature does: names do not leak.
     if found is None or not signature_matches(raw, request.headers.get(SIGNATURE_HEADER), secrets_):
         raise InvalidSignature(f"no valid {SIGNATURE_HEADER} for this site")
-    phase = _parse(raw)
-    new = coral_comment(phase)
+    new = coral_comment(_parse(raw))
     if not new.body:
         raise InvalidComment("empty", "the comment has no text", field="comment.body")
     try:
         await check_site_quota(found)
-        scored = await ascore_text(new.body)
+        verdict = await get_decider().submit((found, new))
     except GoogleError:
         log.warning("site %s is over its scoring quota; a worker decides its comment", site)
         return await _leave_to_workers(found, new)
-    except Exception:
+    except ScoringFailed:
         log.exception("scoring a Coral comment failed; a worker decides it")
         return await _leave_to_workers(found, new)
-    verdict = await run_in_threadpool(_record, found, phase, scored.scores, scored.model_version)
     return _answer(verdict)
 
 
-async def _leave_to_workers(site: Site, new: Any) -> Response:
+async def _leave_to_workers(site: Site, new: NewComment) -> Response:
     stored = await get_batcher().submit((site.id, new))
     return _answer(StoredVerdict(stored.id, str(stored.status), created=stored.created))
 
@@ -163,6 +160,7 @@ def new_coral_secret(
         keep_previous=timedelta(seconds=body.keep_previous_seconds),
     )
     session.commit()
+    forget_coral_sites()
     return CoralSecretOut(
         site=found.name, secret=secret, previous_valid_seconds=body.keep_previous_seconds
     )

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
@@ -71,19 +71,29 @@ def rotate_coral_secret(
         )
     )
     session.flush()
+    event.listen(session, "after_commit", lambda _: _forget_cached_coral_sites(), once=True)
     return secret
 
 
-def live_secrets(*, session: Session, site_id: str, now: datetime | None = None) -> list[str]:
+def _forget_cached_coral_sites() -> None:
+    # The API process's cache of sites and secrets (coral/routes.py) sees the new secret now.
+    from service.integrations.coral.routes import forget_coral_sites
+
+    forget_coral_sites()
+
+
+def live_secrets(
+    *, session: Session, site_id: str, now: datetime | None = None
+) -> list[tuple[str, datetime | None]]:
+    """The site's valid secrets and when each ends (None: at the next rotation)."""
     now = now or utcnow()
-    return list(
-        session.scalars(
-            select(CoralSigningSecret.secret).where(
-                CoralSigningSecret.site_id == site_id,
-                or_(CoralSigningSecret.expires_at.is_(None), CoralSigningSecret.expires_at > now),
-            )
+    rows = session.execute(
+        select(CoralSigningSecret.secret, CoralSigningSecret.expires_at).where(
+            CoralSigningSecret.site_id == site_id,
+            or_(CoralSigningSecret.expires_at.is_(None), CoralSigningSecret.expires_at > now),
         )
     )
+    return [(row.secret, row.expires_at) for row in rows]
 
 
 def sign(body: bytes, secrets_: Sequence[str]) -> str:
