@@ -28,14 +28,16 @@ from service.integrations.coral.signing import (
 from service.integrations.perspective.errors import GoogleError
 from service.integrations.perspective.routes import check_site_quota
 from service.moderation.auth import CurrentAdmin
+from service.moderation.routes import ERRORS as ADMIN_ERRORS
 from service.moderation.routes import site_named
+from service.schemas import ErrorResponse
 from service.sites import get_site_by_name
 from service.tables import Site
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["coral"])
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ADMIN_ERRORS)
 
 SiteName = Annotated[str, Path(max_length=100, description="the site's name here")]
 
@@ -106,7 +108,8 @@ def _answer(verdict: StoredVerdict) -> Response:
     responses={
         200: {"description": "Coral's verdict: status, and a FLAG for held comments"},
         204: {"description": "no opinion (not decided in time); the comment is stored pending"},
-        401: {"description": "no valid X-Coral-Signature for this site"},
+        401: {"model": ErrorResponse, "description": "no valid X-Coral-Signature for this site"},
+        422: {"model": ErrorResponse, "description": "not a Coral moderation request"},
     },
 )
 @router.post("/v1/integrations/coral/{site}/", include_in_schema=False)
@@ -147,7 +150,11 @@ class CoralSecretOut(BaseModel):
     previous_valid_seconds: int
 
 
-@admin_router.post("/sites/{name}/coral-secret", response_model=CoralSecretOut)
+@admin_router.post(
+    "/sites/{name}/coral-secret",
+    response_model=CoralSecretOut,
+    responses={404: {"model": ErrorResponse, "description": "no such site"}},
+)
 def new_coral_secret(
     name: SiteName, body: CoralSecretIn, admin: CurrentAdmin, session: SessionDep
 ) -> CoralSecretOut:

@@ -135,7 +135,10 @@ def _document(request: Request, version: str | None) -> Response:
     return _json(discovery_document(str(request.base_url)))
 
 
-@router.get("/$discovery/rest")
+@router.get(
+    "/$discovery/rest",
+    responses={404: {"description": "no such version (Google's error envelope)"}},
+)
 def discovery(request: Request, version: Annotated[str | None, Query()] = None) -> Response:
     """The discovery document (Google's v2 discovery URL shape)."""
     return _document(request, version)
