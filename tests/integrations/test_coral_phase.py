@@ -280,3 +280,30 @@ def test_an_admin_makes_a_secret_through_the_api_and_the_page(
     assert secret not in client.get(f"/moderate/sites/{site.name}").text
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CoralSigningSecret)) == 2
+
+
+def test_one_batch_stores_a_repeated_comment_once_and_answers_both_alike(
+    client: TestClient, site: SiteUnderTest
+) -> None:
+    from service.integrations.coral.batching import decide_and_record
+    from service.integrations.coral.phase import coral_comment
+    from service.integrations.coral.schemas import ExternalModerationRequest
+
+    with session_scope() as session:
+        row = session.get(Site, site.id)
+        assert row is not None
+        session.expunge(row)
+    same = coral_comment(ExternalModerationRequest.model_validate_json(phase(ABUSIVE)))
+    other = coral_comment(ExternalModerationRequest.model_validate_json(phase(BENIGN)))
+    verdicts = decide_and_record([(row, same), (row, other), (row, same)])
+    assert [v.created for v in verdicts] == [True, True, False]
+    assert verdicts[0].comment_id == verdicts[2].comment_id
+    assert verdicts[0].status == verdicts[2].status == stored_status(verdicts[0].comment_id)
+    assert len(stored(site.id)) == 2
+
+
+def stored_status(comment_id: str) -> str:
+    with session_scope() as session:
+        comment = session.get(Comment, comment_id)
+        assert comment is not None
+        return comment.status
