@@ -110,7 +110,9 @@ def classifier_per_call(count: int) -> dict[str, Any]:
     return dict(json.loads(out.stdout))
 
 
-def run(seconds: float, rate: int, connections: int, out: Path) -> dict[str, Any]:
+def run(
+    seconds: float, rate: int, connections: int, out: Path, *, calls: int = 3000, redis_db: int = 13
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "rate": rate,
         "seconds": seconds,
@@ -118,7 +120,7 @@ def run(seconds: float, rate: int, connections: int, out: Path) -> dict[str, Any
         "load_average_at_start": os.getloadavg(),
     }
     bodies = comment_bodies(500)
-    with Stack(redis_db=13) as stack:
+    with Stack(redis_db=redis_db) as stack:
         site = f"bench-{stack.label}"
         secret = next(
             line.split(": ", 1)[1]
@@ -141,7 +143,7 @@ def run(seconds: float, rate: int, connections: int, out: Path) -> dict[str, Any
             "with_model": server.memory_info().rss / 2**20,
         }
         log("classifier alone, one comment per call")
-        results["classifier_before"] = classifier_per_call(3000)
+        results["classifier_before"] = classifier_per_call(calls)
         total = int(rate * seconds) + 2000
         paths = {
             "analyze": analyze_requests(port, stack.site_key, bodies),
@@ -173,7 +175,7 @@ def run(seconds: float, rate: int, connections: int, out: Path) -> dict[str, Any
                     "bench.loadgen", [], spec, os.environ.copy(), timeout=seconds + 60
                 )
                 time.sleep(1)
-        results["classifier_after"] = classifier_per_call(3000)
+        results["classifier_after"] = classifier_per_call(calls)
         stack.stop(api)
     results["load_average_at_end"] = os.getloadavg()
     out.mkdir(parents=True, exist_ok=True)
