@@ -7,25 +7,32 @@ site's policy). The model is loaded once per API process, on first use.
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi.concurrency import run_in_threadpool
 
-from classifiers import Contribution, ToxicityModel, load_default_model, load_model
 from service.config import get_settings
 
-_model: ToxicityModel | None = None
+if TYPE_CHECKING:
+    # Imported only when a model is loaded: the API process starts without scikit-learn
+    # (and its memory) until an in-request scoring call first needs it.
+    from classifiers import Contribution, ToxicityModel
+
+_model: "ToxicityModel | None" = None
 _model_lock = threading.Lock()
 
 # What Perspective's clients and our own callers assume when a model card names none.
 DEFAULT_LANGUAGES = ("en",)
 
 
-def live_model() -> ToxicityModel:
+def live_model() -> "ToxicityModel":
     """The model the workers score with. The one place this package gets it from: when model
     versions move into the store (service/model_registry), only this changes."""
     global _model
     with _model_lock:
         if _model is None:
+            from classifiers import load_default_model, load_model
+
             path = get_settings().model_path
             _model = load_model(path) if path else load_default_model()
         return _model
@@ -37,7 +44,7 @@ def forget_live_model() -> None:
         _model = None
 
 
-def model_languages(model: ToxicityModel) -> tuple[str, ...]:
+def model_languages(model: "ToxicityModel") -> tuple[str, ...]:
     """The languages the model reads (its card's `languages`)."""
     languages = getattr(model, "languages", None) or (getattr(model, "card", None) or {}).get(
         "languages"
@@ -50,11 +57,11 @@ class ScoredText:
     scores: dict[str, float]
     model_version: str
     # Per label asked for: the spans that raised it and each span's own score.
-    spans: dict[str, list[tuple[Contribution, float]]]
+    spans: "dict[str, list[tuple[Contribution, float]]]"
 
 
 def score_text(
-    text: str, *, explain: Sequence[str] = (), top_k: int = 8, model: ToxicityModel | None = None
+    text: str, *, explain: Sequence[str] = (), top_k: int = 8, model: "ToxicityModel | None" = None
 ) -> ScoredText:
     """Every label's probability for one text; with `explain`, the spans that pushed those
     labels up, each scored on its own (Perspective's span scores are probabilities too)."""

@@ -6,12 +6,11 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from classifiers import ToxicityModel
 from service.comments import (
     NewComment,
     ScoredDecision,
@@ -24,6 +23,9 @@ from service.integrations.text import html_to_text, looks_like_html, plain_comme
 from service.policy import Decision, decide
 from service.sites import site_policy
 from service.tables import Comment, CommentStatus, Site
+
+if TYPE_CHECKING:
+    from classifiers import ToxicityModel
 
 IDEMPOTENCY_PREFIX = "coral:"
 
@@ -72,7 +74,7 @@ class DecidedComment:
 
 
 def decide_coral_comments(
-    *, model: ToxicityModel, comments: Sequence[tuple[Site, NewComment]]
+    *, model: "ToxicityModel", comments: Sequence[tuple[Site, NewComment]]
 ) -> list[DecidedComment]:
     """The decisions the workers would make: one batch through the model, then each site's
     policy with its word lists."""

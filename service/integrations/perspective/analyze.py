@@ -3,11 +3,10 @@ answer in Perspective's shape. The HTTP handlers in routes.py only parse and cal
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from classifiers.language import detect_language
 from service.db import session_scope
 from service.integrations.perspective import feedback
 from service.integrations.perspective.attributes import feedback_label, known_attribute, label_for
@@ -21,6 +20,9 @@ from service.integrations.perspective.schemas import (
 from service.integrations.scoring import ScoredText, live_model, model_languages, score_text
 from service.integrations.text import html_to_text, utf16_offsets
 from service.tables import Site
+
+if TYPE_CHECKING:
+    from classifiers.language import LanguageGuess
 
 # Perspective refused comments over 20 KB (of UTF-8).
 MAX_COMMENT_BYTES = 20 * 1024
@@ -53,6 +55,13 @@ def _check_context(context: Context | None) -> None:
         )
 
 
+def _detect_language(text: str) -> "LanguageGuess":
+    # Imported here: `classifiers` brings scikit-learn, which the API loads only when needed.
+    from classifiers.language import detect_language
+
+    return detect_language(text)
+
+
 def _language_code(tag: str) -> str:
     # "en-US" and "EN" are both English to a model card that lists "en".
     return tag.strip().replace("_", "-").split("-")[0].lower()
@@ -79,7 +88,7 @@ def plan_analysis(
     if not requested:
         raise analyzer_error("NO_REQUESTED_ATTRIBUTES", "No requested attributes were given.")
     drop = bool(request.drop_unsupported_attributes)
-    guess = detect_language(text)
+    guess = _detect_language(text)
     detected = [guess.code]
     if request.languages:
         languages = list(dict.fromkeys(_language_code(tag) for tag in request.languages))
@@ -214,7 +223,7 @@ def suggest_for_site(
     text, labelled = plan_suggestion(request)
     feedback.record_suggestion(session=session, site_id=site.id, text=text, labelled=labelled)
     body: dict[str, Any] = {
-        "detectedLanguages": [detect_language(text).code],
+        "detectedLanguages": [_detect_language(text).code],
         "requestedLanguages": list(request.languages or []),
     }
     if request.client_token is not None:
