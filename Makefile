@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck bench bench-model bench-e2e services clean
+.PHONY: install run test lint typecheck bench bench-model bench-e2e bench-integrations services clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,13 +31,16 @@ typecheck: install
 test: install services lint typecheck
 	$(VENV)/bin/pytest
 
-bench: bench-model bench-e2e
+bench: bench-model bench-e2e bench-integrations
 
 bench-model: install
 	$(VENV)/bin/python scripts/bench_model.py
 
 bench-e2e: install services
 	$(VENV)/bin/python -m bench
+
+bench-integrations: install services
+	$(VENV)/bin/python -m bench.integrations
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var

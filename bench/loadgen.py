@@ -43,6 +43,9 @@ class Spec:
     max_requests: int = 100_000
     deadline_seconds: float = 30.0
     host: str = "127.0.0.1"
+    # Whole requests prepared by the caller (head and body, UTF-8), sent in turn instead of
+    # submissions built from `bodies` (the Perspective and Coral benchmarks).
+    requests: list[str] | None = None
 
 
 @dataclass
@@ -105,6 +108,8 @@ class Connection:
 
 
 def _request_bytes(spec: Spec, index: int) -> bytes:
+    if spec.requests:
+        return spec.requests[index % len(spec.requests)].encode("utf-8")
     payload = orjson.dumps(
         {
             "article_id": spec.label,

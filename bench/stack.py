@@ -115,6 +115,7 @@ class Stack:
             # limiter still runs (its Redis round trips are part of the path) but never refuses.
             "MODERATION_RATE_LIMIT_PER_SITE": "10000000/second",
             "MODERATION_RATE_LIMIT_PER_CLIENT": "10000000/second",
+            "MODERATION_ANALYZE_RATE_LIMIT": "10000000/second",
         }
 
     # --- store and broker ------------------------------------------------------------------

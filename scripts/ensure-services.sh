@@ -54,4 +54,6 @@ fi
 command -v docker-compose >/dev/null || apt_install docker-compose
 # Browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 [ -x /usr/bin/chromium ] || apt_install chromium
-echo "ensure-services: PostgreSQL, Redis, docker-compose and Chromium are ready"
+# The npm Perspective client's test runs under the machine's Node.js (tests/integrations/perspective).
+{ command -v node && command -v npm; } >/dev/null || apt_install nodejs npm
+echo "ensure-services: PostgreSQL, Redis, docker-compose, Chromium and Node.js are ready"

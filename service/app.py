@@ -18,6 +18,9 @@ from starlette.staticfiles import StaticFiles
 
 from service.config import get_settings
 from service.errors import ModerationError
+from service.integrations.coral import routes as coral
+from service.integrations.perspective import routes as perspective
+from service.integrations.perspective.errors import GoogleError, google_error_response
 from service.json_body import DuplicateJsonKey
 from service.moderation import routes as moderation
 from service.moderation.settings import get_moderation_settings, session_secret
@@ -132,12 +135,16 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(moderation.router)
     app.include_router(moderation.admin_router)
+    app.include_router(perspective.router)
+    app.include_router(coral.router)
+    app.include_router(coral.admin_router)
     app.include_router(reader.router)
     app.include_router(moderator_pages.router)
     app.include_router(api_docs.router)
     app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ModerationError, _moderation_error)
+    app.add_exception_handler(GoogleError, google_error_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _unstorable_value)

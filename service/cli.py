@@ -241,6 +241,15 @@ def _register_moderation_commands() -> None:
 _register_moderation_commands()
 
 
+def _register_integration_commands() -> None:
+    from service.integrations.cli import register
+
+    register(site_app)
+
+
+_register_integration_commands()
+
+
 def main() -> None:
     app()
 

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # counted before the hash is computed. "N per M minutes" or "N/second|minute|hour".
     login_failures_per_username: str = "10 per 15 minutes"
     login_attempts_per_client: str = "30 per 15 minutes"
+    # Perspective-compatible analyze/suggestscore calls and Coral moderation calls per site,
+    # unless the site's policy sets its own (Perspective's own default was 1 per second).
+    analyze_rate_limit: str = "200/second"
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 

@@ -86,10 +86,16 @@ async def _stored_site(key_hash: str) -> Site:
     return site
 
 
+async def site_for_key(key: str) -> Site:
+    """The site of a key (InvalidCredentials if none); a detached copy from a short
+    per-process cache. For callers that take the key from elsewhere than the header."""
+    key_hash, site = _cached_site(key)
+    return site if site is not None else await _stored_site(key_hash)
+
+
 async def _current_site(authorization: Annotated[str | None, Header()] = None) -> Site:
     """The site whose key is presented; a detached copy from a short per-process cache."""
-    key_hash, site = _cached_site(_presented_key(authorization))
-    return site if site is not None else await _stored_site(key_hash)
+    return await site_for_key(_presented_key(authorization))
 
 
 CurrentSite = Annotated[Site, Depends(_current_site)]

@@ -279,6 +279,17 @@ async def _acheck_in_memory(item: RateLimitItem, kind: str, key: str) -> None:
     raise _refuse(kind, reset_at)
 
 
+@cache
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+async def acheck_limit(limit: str, kind: str, key: str) -> None:
+    """One more call of `kind` by `key` under `limit` ("N/second|minute|hour"), counted like
+    the submission limits (same storage, fails open); RateLimited when over it."""
+    await _acheck((_parsed(limit), kind, key))
+
+
 def check_client(client_ip: str) -> None:
     _check(_items().per_client, "client", client_bucket(client_ip))
 

@@ -78,6 +78,13 @@ class Site(Base):
     # Where decisions are announced (HMAC-signed with the secret); None means no webhook.
     webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Perspective-compatible analyze/suggestscore calls this site may make ("N/second|minute");
+    # None means the MODERATION_ANALYZE_RATE_LIMIT setting.
+    analyze_rate_limit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Keep the texts of analyze calls that allow it (doNotStore false) for the learning loop.
+    keep_analyzed_texts: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Comment(Base):
@@ -256,3 +263,50 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CoralSigningSecret(Base):
+    """A secret that Coral Talk signs its external moderation calls for one site with.
+
+    The secret itself is stored: HMAC verification recomputes the signature with it, so a
+    digest could not verify anything. It is shown once when made, never again (site_changes
+    keeps only its prefix). During a rotation the previous one stays valid until expires_at.
+    """
+
+    __tablename__ = "coral_signing_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: valid until the next rotation sets it.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SuggestionFeedback(Base):
+    """A score a site suggested for a text (Perspective's suggestscore; Coral sends one per
+    moderator decision). Labelled data for the learning loop: one row per attribute."""
+
+    __tablename__ = "suggestion_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # The model's label (toxicity, identity_attack, ...), not Perspective's spelling.
+    attribute: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnalyzedText(Base):
+    """A text a site analysed with doNotStore false, kept because the site asked for that."""
+
+    __tablename__ = "analyzed_texts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,7 @@ from service import db, queue
 from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
 from service.db import session_scope
+from service.integrations.coral.routes import forget_coral_sites
 from service.migrate import upgrade
 from service.moderation.settings import get_moderation_settings
 from service.policy import Policy
@@ -50,6 +51,7 @@ _SERVICE_ENV = ("DATABASE_URL", "REDIS_URL", "BROKER_URL")
 def reset_caches() -> None:
     get_settings.cache_clear()
     forget_cached_sites()
+    forget_coral_sites()
     db.get_engine.cache_clear()
     db.get_session_factory.cache_clear()
     queue._producer = None

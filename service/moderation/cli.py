@@ -175,6 +175,16 @@ def site_policy(
         bool | None,
         typer.Option("--hold-markup/--no-hold-markup", help="hold comments that look like HTML"),
     ] = None,
+    analyze_rate_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Perspective/Coral calls scored in the API, e.g. 5/second ('' = default)"
+        ),
+    ] = None,
+    keep_analyzed_texts: Annotated[
+        bool | None,
+        typer.Option(help="keep texts of analyze calls that allow it (doNotStore false)"),
+    ] = None,
 ) -> None:
     """Show a site's policy, or change it (each change is recorded)."""
     from service.db import session_scope
@@ -211,6 +221,8 @@ def site_policy(
             languages=language,
             other_languages=other_languages,
             hold_markup=hold_markup,
+            analyze_rate_limit=analyze_rate_limit,
+            keep_analyzed_texts=keep_analyzed_texts,
         )
         try:
             update_policy(session=session, site=site, actor=CLI_ACTOR, update=update)

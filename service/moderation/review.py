@@ -6,13 +6,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.config import get_settings
 from service.db import utcnow
 from service.errors import CommentNotFound
 from service.moderation.accounts import Reviewer
@@ -208,13 +206,12 @@ def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
     return item
 
 
-@cache
 def _explainer() -> "ToxicityModel":
-    # The model the workers score with (the API imports classifiers only when asked to explain).
-    from classifiers import load_default_model, load_model
+    # The model the workers score with, the same copy the API's in-request scoring uses (one
+    # model in memory per API process).
+    from service.integrations.scoring import live_model
 
-    path = get_settings().model_path
-    return load_model(path) if path else load_default_model()
+    return live_model()
 
 
 def _highlights(body: str, label: str | None) -> list[Highlight]:

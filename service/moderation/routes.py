@@ -317,6 +317,8 @@ def change_policy(
             languages=body.languages,
             other_languages=body.other_languages,
             hold_markup=body.hold_markup,
+            analyze_rate_limit=body.analyze_rate_limit,
+            keep_analyzed_texts=body.keep_analyzed_texts,
         ),
     )
     session.commit()

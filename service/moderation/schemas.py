@@ -133,6 +133,8 @@ class PolicyIn(Strict):
     languages: list[Annotated[str, Field(max_length=3)]] | None = Field(default=None, max_length=50)
     other_languages: Literal["hold", "publish", "reject"] | None = None
     hold_markup: bool | None = None
+    analyze_rate_limit: str | None = Field(default=None, max_length=40)
+    keep_analyzed_texts: bool | None = None
 
 
 class PolicyOut(BaseModel):
@@ -148,6 +150,8 @@ class PolicyOut(BaseModel):
     hold_markup: bool
     allowed_origins: list[str]
     webhook_url: str | None
+    analyze_rate_limit: str | None = None
+    keep_analyzed_texts: bool = False
 
 
 class SiteChangeOut(BaseModel):

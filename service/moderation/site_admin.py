@@ -42,6 +42,9 @@ class PolicyUpdate:
     languages: list[str] | None = None
     other_languages: str | None = None
     hold_markup: bool | None = None
+    # Perspective/Coral calls scored in the API ("N/second|minute|hour"); "" means the default.
+    analyze_rate_limit: str | None = None
+    keep_analyzed_texts: bool | None = None
 
 
 # ISO 639-1 codes (two letters) as the language detector reports them, or three for the few
@@ -63,6 +66,8 @@ def policy_view(site: Site) -> dict[str, Any]:
         "hold_markup": bool(site.hold_markup),
         "allowed_origins": list(site.allowed_origins or []),
         "webhook_url": site.webhook_url,
+        "analyze_rate_limit": site.analyze_rate_limit,
+        "keep_analyzed_texts": bool(site.keep_analyzed_texts),
     }
 
 
@@ -125,6 +130,24 @@ def _languages(codes: list[str]) -> list[str]:
     return cleaned
 
 
+def _rate_limit(value: str) -> str | None:
+    """A limit the `limits` library reads, at least one a minute; "" is the default."""
+    from limits import parse
+
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        item = parse(value)
+    except ValueError:
+        raise InvalidPolicy(
+            f"{value!r} is not a rate like 5/second or 300/minute", field="analyze_rate_limit"
+        ) from None
+    if len(value) > 40 or item.amount < 1:
+        raise InvalidPolicy(f"{value!r} is not a usable rate", field="analyze_rate_limit")
+    return value
+
+
 def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpdate) -> Site:
     before = policy_view(site)
     if update.mode is not None:
@@ -158,6 +181,10 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
             raise InvalidPolicy(
                 "other_languages is 'hold', 'publish' or 'reject'", field="other_languages"
             ) from None
+    if update.analyze_rate_limit is not None:
+        site.analyze_rate_limit = _rate_limit(update.analyze_rate_limit)
+    if update.keep_analyzed_texts is not None:
+        site.keep_analyzed_texts = update.keep_analyzed_texts
     site_policy(site)  # the stored policy must load, or workers would fail on it
     after = policy_view(site)
     changes = {
@@ -166,6 +193,9 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
     if changes:
         session.add(SiteChange(site_id=site.id, actor=actor, action="policy", changes=changes))
     session.flush()
+    # The API caches sites by key (its quota and text keeping are read from there): this
+    # process sees the change once committed, others within 2 x SITE_CACHE_SECONDS.
+    event.listen(session, "after_commit", lambda _: forget_cached_sites(), once=True)
     return site
 
 

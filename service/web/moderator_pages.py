@@ -470,3 +470,38 @@ def save_site(
         return _site_page(request, session, admin, site, error=exc.message)
     session.commit()
     return _site_page(request, session, admin, site, message="Saved.")
+
+
+# How long the previous Coral secret stays valid after a new one is made (the page's choices).
+CORAL_OVERLAPS = {"0": 0, "10m": 600, "1h": 3600, "24h": 86400}
+
+
+@router.post("/sites/{name}/coral-secret")
+def new_coral_secret(
+    name: Annotated[str, Path(max_length=100)],
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    keep_previous: Annotated[str, Form(max_length=8)] = "0",
+) -> Response:
+    from datetime import timedelta
+
+    from service.integrations.coral.signing import rotate_coral_secret
+
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    check_csrf(request, csrf)
+    site = _site_or_404(request, session, admin, name)
+    if isinstance(site, Response):
+        return site
+    if keep_previous not in CORAL_OVERLAPS:
+        return _site_page(request, session, admin, site, error="pick an overlap from the list")
+    secret = rotate_coral_secret(
+        session=session,
+        site=site,
+        actor=admin.actor,
+        keep_previous=timedelta(seconds=CORAL_OVERLAPS[keep_previous]),
+    )
+    session.commit()
+    return _site_page(request, session, admin, site, coral_secret=secret)

@@ -1,0 +1,1 @@
+"""Integrations that answer inside the request: Perspective API clients and Coral Talk."""

@@ -1,0 +1,1 @@
+"""Coral Talk's external moderation phase: score in the request, store like any comment."""

@@ -1,0 +1,1 @@
+"""A drop-in for Perspective's comments:analyze and comments:suggestscore (v1alpha1)."""
