@@ -124,6 +124,7 @@ def test_a_reader_comment_takes_the_services_decision(
     expect(cell.locator(".cmod-score")).to_have_count(3)
     top = max(state["scores"], key=state["scores"].get)
     expect(cell.locator(".cmod-score").first).to_have_attribute("data-label", top)
+    admin.screenshot(path=str(artifacts / f"wordpress-admin-{listing}-column.png"), full_page=True)
     admin.goto(f"{wordpress.url}/wp-admin/edit-comments.php?comment_status=all")
     expect(admin.locator(f"#comment-{published['id']} td.column-cmod_moderation")).to_contain_text(
         "Approved"
@@ -169,6 +170,12 @@ def test_moderation_in_either_place_reaches_the_other(
         assert held[body]["meta"]["status"] == "held"
         assert held[body]["meta"]["reason"] == "always-hold word 'timetable'"
     assert "night shift" not in _visitor_sees(chromium, wordpress)
+    admin = _sign_in_to_wordpress(chromium, wordpress)
+    admin.goto(f"{wordpress.url}/wp-admin/edit-comments.php?comment_status=moderated")
+    expect(admin.locator(".column-cmod_moderation .cmod-reason").first).to_have_text(
+        "always-hold word 'timetable'"
+    )
+    admin.screenshot(path=str(artifacts / "wordpress-admin-pending-column.png"), full_page=True)
 
     # Our moderator approves one in our moderator UI; the webhook publishes it in WordPress.
     moderator = chromium.new_context(viewport={"width": 1280, "height": 1000}).new_page()
@@ -189,7 +196,6 @@ def test_moderation_in_either_place_reaches_the_other(
     assert published["meta"]["reason"].startswith(f"moderator:{wired.moderator}: ")
 
     # A WordPress moderator approves one and marks one as spam in WordPress's admin.
-    admin = _sign_in_to_wordpress(chromium, wordpress)
     admin.goto(f"{wordpress.url}/wp-admin/edit-comments.php?comment_status=moderated")
     for body, action in ((theirs_to_approve, "approve"), (theirs_to_spam, "spam")):
         row = admin.locator(f"#comment-{held[body]['id']}")
@@ -258,7 +264,11 @@ def test_while_the_service_is_down_comments_wait_in_wordpress(
         what="the comment to be decided once the service is back",
     )
     assert body in _visitor_sees(chromium, wordpress)
-    wordpress.php("retry")  # once more: the same idempotency key, the same comment
+    # As if the service's answer had been lost on the way: the plugin sends the comment again,
+    # with the same idempotency key, and the service answers with the comment it has.
+    wordpress.php("set-meta", {"id": waiting["id"], "meta": {"status": "unsent"}})
+    wordpress.php("retry")
+    assert wordpress.comment(waiting["id"])["meta"]["status"] == "approved"
     with session_scope() as session:
         stored = session.scalars(select(Comment).where(Comment.body == body)).all()
         assert len(stored) == 1

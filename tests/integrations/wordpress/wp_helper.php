@@ -9,6 +9,7 @@
  * comment   one comment's WordPress status and the plugin's meta
  * post      a comment through wp_new_comment, as the comment form and the REST API do
  * insert    a comment with meta, bypassing the plugin (for webhook tests)
+ * set-meta  change a comment's plugin meta (to play a lost answer)
  * retry     the plugin's cron event, run now as `wp cron event run` would
  * export / erase   WordPress's personal data exporter / eraser registered by the plugin
  * user      a subscriber account
@@ -146,6 +147,13 @@ switch ( $command ) {
 			update_comment_meta( $id, '_cmod_' . $key, $value );
 		}
 		answer( comment_view( $id ) );
+		break;
+
+	case 'set-meta':
+		foreach ( $args['meta'] as $key => $value ) {
+			update_comment_meta( (int) $args['id'], '_cmod_' . $key, $value );
+		}
+		answer( comment_view( (int) $args['id'] ) );
 		break;
 
 	case 'retry':
