@@ -73,22 +73,23 @@ class CMod_Moderator_Sync {
 	 *
 	 * @param int  $comment_id Comment id.
 	 * @param bool $may_reread On a conflict, read the service's state and try once more.
-	 * @return bool True when nothing is left to send.
+	 * @return string 'done' (nothing left to send), 'waiting' (for the service to have and
+	 *                decide the comment) or 'unreachable' (send again later).
 	 */
 	public static function send( $comment_id, $may_reread = true ) {
 		$wanted     = CMod_Record::get( $comment_id, 'wanted' );
 		$status     = (string) CMod_Record::get( $comment_id, 'status' );
 		$service_id = (string) CMod_Record::get( $comment_id, 'id' );
 		if ( ! is_array( $wanted ) ) {
-			return true;
+			return 'done';
 		}
 		if ( '' === $service_id || 'unsent' === $status || 'pending' === $status ) {
-			return false; // Sent once the service has the comment and has decided it.
+			return 'waiting'; // Sent once the service has the comment and has decided it.
 		}
 		$action = self::action_for( $status, $wanted['to'] );
 		if ( null === $action ) {
 			CMod_Record::set( $comment_id, 'wanted', null ); // The service already agrees.
-			return true;
+			return 'done';
 		}
 		$answer = CMod_Client::decide( $service_id, $action, self::reason( $wanted['to'], $wanted['by'] ) );
 		if ( $answer['code'] >= 200 && $answer['code'] < 300 && is_array( $answer['body'] ) ) {
@@ -101,7 +102,7 @@ class CMod_Moderator_Sync {
 				)
 			);
 			CMod_Record::set( $comment_id, 'wanted', null );
-			return true;
+			return 'done';
 		}
 		if ( 409 === $answer['code'] && $may_reread ) {
 			// The comment moved on the service meanwhile: decide again from where it is now.
@@ -111,15 +112,15 @@ class CMod_Moderator_Sync {
 				CMod_Record::save_state( $comment_id, $known );
 				return self::send( $comment_id, false );
 			}
-			return false;
+			return 'unreachable';
 		}
 		if ( in_array( $answer['code'], array( 400, 403, 404, 409, 422 ), true ) ) {
 			// The service will not take this decision, however often it is sent.
 			CMod_Record::set( $comment_id, 'wanted', null );
 			CMod_Record::set( $comment_id, 'sync_error', (string) $answer['error'] );
-			return true;
+			return 'done';
 		}
-		return false; // Unreachable or not authorised yet: the retry job sends it again.
+		return 'unreachable'; // Or not authorised yet: the retry job sends it again.
 	}
 
 	/**

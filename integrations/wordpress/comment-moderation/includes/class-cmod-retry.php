@@ -102,6 +102,12 @@ class CMod_Retry {
 			if ( 0 === $answer['code'] || $answer['code'] >= 500 ) {
 				break;
 			}
+			if ( 404 === $answer['code'] ) {
+				// The service does not have it (its store was replaced, or the site was made
+				// anew): send it again, under the same key.
+				CMod_Record::set( $comment->comment_ID, 'status', 'unsent' );
+				continue;
+			}
 			$state = 200 === $answer['code'] ? CMod_Record::state_from_status( $answer['body'] ) : null;
 			if ( null === $state ) {
 				CMod_Record::set( $comment->comment_ID, 'checked', time() );
@@ -112,10 +118,13 @@ class CMod_Retry {
 		}
 
 		foreach ( self::comments_with( '_cmod_wanted', null ) as $comment ) {
-			if ( ! CMod_Moderator_Sync::send( (int) $comment->comment_ID ) ) {
+			$sent = CMod_Moderator_Sync::send( (int) $comment->comment_ID );
+			if ( 'unreachable' === $sent ) {
 				break;
 			}
-			++$done['synced'];
+			if ( 'done' === $sent ) {
+				++$done['synced'];
+			}
 		}
 		return $done;
 	}
