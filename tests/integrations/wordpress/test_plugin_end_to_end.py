@@ -379,3 +379,32 @@ def test_a_refused_comment_waits_for_a_person(api: str, wordpress: WordPress) ->
     assert made["meta"]["status"] == "refused"
     assert re.search(r"did not accept it: too_long", made["meta"]["reason"])
     _no_plugin_warnings(wordpress)
+
+
+def test_the_settings_page_keeps_the_credentials_out_of_sight(
+    api: str, wordpress: WordPress, chromium: Browser, artifacts: Path
+) -> None:
+    wired = wire(wordpress, api)
+    admin = _sign_in_to_wordpress(chromium, wordpress)
+    admin.goto(f"{wordpress.url}/wp-admin/options-general.php?page=comment-moderation")
+    page_html = admin.content()
+    for secret in (wired.key, wired.token, wired.webhook_secret):
+        assert secret not in page_html, "a stored credential is never shown again in full"
+    expect(admin.locator("#cmod-site_key-state")).to_contain_text(f"ends in …{wired.key[-4:]}")
+    expect(admin.locator("#cmod-webhook-url")).to_have_text(wordpress.webhook_url)
+    admin.screenshot(path=str(artifacts / "wordpress-settings.png"), full_page=True)
+
+    # Saving with the credential fields left blank keeps the stored credentials.
+    admin.fill("#cmod-timeout", "2.5")
+    admin.check("input[name='cmod_settings[rejected_to]'][value=trash]")
+    admin.click("#cmod-settings #submit")
+    expect(admin.locator("#setting-error-settings_updated")).to_be_visible()
+    saved = wordpress.php("configure-read")
+    assert (saved["timeout"], saved["rejected_to"]) == (2.5, "trash")
+    assert (saved["site_key"], saved["moderator_token"]) == (wired.key, wired.token)
+
+    admin.click("#cmod-check")
+    expect(admin.locator("#cmod-connection-result")).to_contain_text("accepted the site key")
+    wordpress.php("configure", {**saved, "site_key": "cm_not-a-key"})
+    admin.click("#cmod-check")
+    expect(admin.locator("#cmod-connection-result")).to_contain_text("refused the site key")

@@ -5,7 +5,7 @@
  *
  * install   WordPress's own installer (wp_install, what wp-admin/install.php runs), the
  *           theme, the plugin activated, a post with comments open
- * configure the plugin's settings
+ * configure the plugin's settings (configure-read: as stored)
  * comment   one comment's WordPress status and the plugin's meta
  * post      a comment through wp_new_comment, as the comment form and the REST API do
  * insert    a comment with meta, bypassing the plugin (for webhook tests)
@@ -102,6 +102,10 @@ switch ( $command ) {
 
 	case 'configure':
 		update_option( CMod_Settings::OPTION, array_merge( CMod_Settings::defaults(), $args ) );
+		answer( CMod_Settings::all() );
+		break;
+
+	case 'configure-read':
 		answer( CMod_Settings::all() );
 		break;
 
