@@ -103,6 +103,25 @@ def test_only_a_fresh_signature_made_with_the_secret_moves_a_comment(
     assert _post(wordpress, late, sign(SECRET, now, late)).status_code == 200
     assert wordpress.comment(comment_id)["approved"] == "1"
 
+    # A WordPress moderator approved it after the model held it; the hold's own delivery, late,
+    # carries the time of that hold: a comment never goes back to held once decided.
+    hold_time = "2026-12-02T09:00:00+00:00"
+    approved_here = wordpress.php(
+        "insert",
+        {
+            "comment": {
+                "comment_post_ID": wordpress.post_id,
+                "comment_author": "Kai",
+                "comment_content": "Approved in WordPress before the hold was announced.",
+                "comment_approved": 1,
+            },
+            "meta": {"id": str(uuid.uuid4()), "status": "approved", "event_at": "1796202000"},
+        },
+    )
+    late = _delivery(approved_here["meta"]["id"], "held", hold_time, actor="model:test")
+    assert _post(wordpress, late, sign(SECRET, now, late)).json()["outcome"] == "stale"
+    assert wordpress.comment(approved_here["id"])["approved"] == "1"
+
     # A comment this site does not have (yet): 404, so the service retries the delivery.
     stranger = _delivery(str(uuid.uuid4()), "approved", "2026-12-02T10:00:00+00:00")
     answer = _post(wordpress, stranger, sign(SECRET, now, stranger))
