@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the real services the test suite talks to are answering on 127.0.0.1:
-# PostgreSQL on 5432 and Redis on 6379, plus Debian's docker-compose (to validate the compose
-# file) and Debian's Chromium (for the browser tests). Starts what is installed but stopped;
+# PostgreSQL on 5432, Redis on 6379 and MariaDB on 3306, plus Debian's docker-compose (to
+# validate the compose file), Debian's Chromium (for the browser tests) and Debian's WordPress
+# with PHP (for the WordPress plugin's tests). Starts what is installed but stopped;
 # installs what is missing when run as root on Debian. Exits non-zero when a service cannot be
 # had, so tests fail rather than skip.
 set -euo pipefail
@@ -54,6 +55,33 @@ fi
 command -v docker-compose >/dev/null || apt_install docker-compose
 # Browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 [ -x /usr/bin/chromium ] || apt_install chromium
+
+# The WordPress plugin's tests: Debian's WordPress (6.1) and PHP, served by PHP's built-in
+# web server, on MariaDB (each run makes and drops a database of its own). Debian's wordpress
+# package also brings Apache, which the tests do not use.
+wordpress_missing=()
+[ -f /usr/share/wordpress/wp-settings.php ] || wordpress_missing+=(wordpress)
+[ -d /usr/share/wordpress/wp-content/themes/twentytwentyone ] ||
+  wordpress_missing+=(wordpress-theme-twentytwentyone)
+command -v php >/dev/null || wordpress_missing+=(php-cli)
+for extension in mysqli curl mbstring xml; do
+  php -m 2>/dev/null | grep -qx "$extension" || wordpress_missing+=("php-${extension/mysqli/mysql}")
+done
+command -v mariadb >/dev/null || wordpress_missing+=(mariadb-client)
+[ -x /usr/sbin/mariadbd ] || wordpress_missing+=(mariadb-server)
+if [ ${#wordpress_missing[@]} -gt 0 ]; then
+  apt_install "${wordpress_missing[@]}"
+fi
+if ! answers 127.0.0.1 3306; then
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_for MariaDB 3306
+fi
+if ! mariadb -h 127.0.0.1 -P 3306 -u root -e 'select 1' >/dev/null 2>&1; then
+  echo "ensure-services: MariaDB answers but 'mariadb -h 127.0.0.1 -u root' fails;" \
+    "the WordPress tests need root with an empty password on 127.0.0.1" >&2
+  exit 1
+fi
 # The npm Perspective client's test runs under the machine's Node.js (tests/integrations/perspective).
 { command -v node && command -v npm; } >/dev/null || apt_install nodejs npm
-echo "ensure-services: PostgreSQL, Redis, docker-compose, Chromium and Node.js are ready"
+echo "ensure-services: PostgreSQL, Redis, MariaDB, docker-compose, Chromium, WordPress, PHP and Node.js are ready"

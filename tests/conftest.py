@@ -100,15 +100,12 @@ def redis_url() -> str:
     return TEST_REDIS_URL
 
 
-@pytest.fixture
-def pg_env(
-    pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    """This process's settings point at the test PostgreSQL and Redis; tables start empty."""
-    env = {
+def service_env(pg_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
+    """The settings of the service processes a test starts (and of the test process)."""
+    return {
         "DATABASE_URL": pg_url,
         "REDIS_URL": redis_url,
-        "MODERATION_DATA_DIR": str(tmp_path),
+        "MODERATION_DATA_DIR": str(data_dir),
         "MODERATION_SCORING_QUEUE": TEST_QUEUE,
         # Tests submit fast from one address; the rate-limit tests set their own limits.
         "MODERATION_RATE_LIMIT_PER_SITE": "100000/second",
@@ -118,6 +115,14 @@ def pg_env(
         # The tests' webhook receivers listen on loopback; the SSRF tests clear this.
         "MODERATION_WEBHOOK_ALLOWED_PRIVATE_NETWORKS": '["127.0.0.1/32"]',
     }
+
+
+@pytest.fixture
+def pg_env(
+    pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """This process's settings point at the test PostgreSQL and Redis; tables start empty."""
+    env = service_env(pg_url, redis_url, tmp_path)
     monkeypatch.delenv("BROKER_URL", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -236,10 +241,9 @@ def moderation(*args: str) -> list[str]:
     return [sys.executable, "-m", "service.cli", *args]
 
 
-@pytest.fixture
-def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    process = start_process(moderation("serve", "--port", str(port)), pg_env, tmp_path / "api.log")
+def start_api(env: dict[str, str], log: Path, port: int) -> Process:
+    """An API process on this port, answering /healthz (also for tests that stop and start it)."""
+    process = start_process(moderation("serve", "--port", str(port)), env, log)
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -250,18 +254,39 @@ def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 
     try:
         wait_until(healthy, timeout=60, what="the API to answer", process=process)
-        yield base
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture
+def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    process = start_api(pg_env, tmp_path / "api.log", port)
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.stop()
 
 
-@pytest.fixture
-def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
-    process = start_process(moderation("worker"), pg_env, tmp_path / "worker.log")
+def start_worker(env: dict[str, str], log: Path) -> Process:
+    """The worker processes a test stack needs (scoring, and the webhook deliveries)."""
+    process = start_process(moderation("worker"), env, log)
     try:
         wait_until(
             lambda: " ready." in process.output(), timeout=90, what="the worker", process=process
         )
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture
+def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
+    process = start_worker(pg_env, tmp_path / "worker.log")
+    try:
         yield process
     finally:
         process.stop()
