@@ -24,6 +24,7 @@ from service.ratelimit import RateLimited
 from service.request_limits import RequestLimits
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
+from service.stack_status import register_backlog_metrics
 from service.web import moderator_pages, reader
 from service.web.templating import STATIC_DIR
 
@@ -116,6 +117,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Submit reader comments, read how they were decided, read published ones.",
     )
+    register_backlog_metrics()
     app.include_router(comments.router)
     app.include_router(articles.router)
     app.include_router(authors.router)

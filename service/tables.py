@@ -241,3 +241,13 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProcessHeartbeat(Base):
+    """The last time a worker or beat process said it was alive (only without Redis)."""
+
+    __tablename__ = "process_heartbeats"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)  # "worker" | "beat"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host and pid
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
