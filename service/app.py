@@ -25,7 +25,7 @@ from service.request_limits import RequestLimits
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
 from service.stack_status import register_backlog_metrics
-from service.web import moderator_pages, reader
+from service.web import home, moderator_pages, reader
 from service.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(moderation.router)
     app.include_router(moderation.admin_router)
     app.include_router(reader.router)
+    app.include_router(home.router)
     app.include_router(moderator_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ModerationError, _moderation_error)

@@ -159,6 +159,36 @@ def site_add(
     typer.echo("Store the key now: it cannot be shown again.")
 
 
+@site_app.command("list")
+def site_list() -> None:
+    """Every site: its key's first characters, mode, thresholds, origins and webhook."""
+    from service.db import session_scope
+    from service.sites import list_sites
+
+    with session_scope() as session:
+        sites = list_sites(session=session)
+        rows = [
+            (
+                site.name,
+                f"{site.key_prefix}…",
+                site.mode,
+                f"approve<{site.approve_below:g} reject>={site.reject_at:g}",
+                ",".join(site.allowed_origins) or "-",
+                "webhook" if site.webhook_url else "-",
+            )
+            for site in sites
+        ]
+    if not rows:
+        typer.echo("no sites yet: add one with `moderation site add NAME`")
+        return
+    header = ("site", "key", "mode", "thresholds", "origins", "webhook")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
 @app.command()
 def up(
     port: Annotated[int | None, typer.Option(help="port for the API")] = None,
@@ -235,7 +265,15 @@ _register_moderation_commands()
 
 
 def main() -> None:
-    app()
+    from service.cli_errors import USER_ERRORS, debugging, explain
+
+    try:
+        app()
+    except USER_ERRORS as exc:
+        if debugging():
+            raise
+        typer.echo(f"moderation: {explain(exc)}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
