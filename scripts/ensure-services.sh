@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real services the test suite talks to are answering on 127.0.0.1:
 # PostgreSQL on 5432 and Redis on 6379, plus Debian's docker-compose (to validate the compose
-# file) and Debian's Chromium (for the browser tests). Starts what is installed but stopped;
+# file), Debian's Chromium (for the browser tests) and nginx (the compose file's proxy). Starts what is installed but stopped;
 # installs what is missing when run as root on Debian. Exits non-zero when a service cannot be
 # had, so tests fail rather than skip.
 set -euo pipefail
@@ -54,4 +54,6 @@ fi
 command -v docker-compose >/dev/null || apt_install docker-compose
 # Browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 [ -x /usr/bin/chromium ] || apt_install chromium
-echo "ensure-services: PostgreSQL, Redis, docker-compose and Chromium are ready"
+# The compose file's reverse proxy config (deploy/proxy.conf) is tested in Debian's nginx.
+[ -x /usr/sbin/nginx ] || apt_install nginx-light
+echo "ensure-services: PostgreSQL, Redis, docker-compose, Chromium and nginx are ready"
