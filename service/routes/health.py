@@ -13,7 +13,7 @@ from service.stack_status import stack_status
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, response_model_exclude_none=True)
 def healthz() -> Health:
     return Health(status="ok")
 
