@@ -203,6 +203,10 @@ def up(
     settings = get_settings()
     port = port or settings.port
     upgrade()
+    if settings.uses_embedded_broker:
+        from service.embedded_broker import create_broker_tables
+
+        create_broker_tables(settings.broker_url)
     site_name, key = ensure_demo_site()
     log_dir = settings.data_dir / "log"
     gave_up: list[str] = []

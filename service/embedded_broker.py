@@ -36,6 +36,15 @@ def broker_url(path: str) -> str:
     return f"{SCHEME}+sqlite:///{path}"
 
 
+def create_broker_tables(url: str) -> None:
+    """Create the transport's tables once, before the trial's processes start: each would
+    otherwise create them on its first connection, and two doing it at once can collide."""
+    from kombu import Connection
+
+    with Connection(url) as connection:
+        connection.default_channel._open()  # what creates the tables (kombu's create_all)
+
+
 class Channel(kombu_sqlalchemy.Channel):
     def _engine_from_config(self) -> Engine:
         engine = create_engine(
