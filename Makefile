@@ -44,7 +44,6 @@ bench-e2e: install services
 # `make mutation MUTANTS='service.policy*'`. Survivors: `.venv/bin/mutmut show NAME`.
 MUTANTS ?=
 mutation: install services
-	$(UV) sync --frozen --group mutation --quiet
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
 	$(VENV)/bin/mutmut export-cicd-stats
