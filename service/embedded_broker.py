@@ -6,11 +6,13 @@ and the trial never decided another comment. A SQLite row is written in one tran
 reader sees a whole message or none. Celery drives this transport exactly as it drives Redis
 (same app, same tasks, same acks); only the transport differs.
 
-Two changes to kombu's SQLAlchemy channel, both for several processes on one file:
+Changes to kombu's SQLAlchemy channel, all for several processes on one file:
 - the connections use WAL and a busy timeout, as the store does (service/db.py), so the API,
   the worker and beat wait for each other instead of failing with "database is locked";
 - a message is deleted when taken instead of kept with `visible = false` forever, so the file
-  does not grow with every nudge of a long trial.
+  does not grow with every nudge of a long trial;
+- processes that create the tables or a queue's row at the same moment do not fail on each
+  other (tests/service/test_embedded_broker.py met both races).
 """
 
 import sqlite3
@@ -21,6 +23,7 @@ from typing import Any
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 SCHEME = "sqlite-broker"
 # kombu's own transports register by alias; the URL's scheme names ours
@@ -46,6 +49,18 @@ def create_broker_tables(url: str) -> None:
 
 
 class Channel(kombu_sqlalchemy.Channel):
+    def _open(self) -> Any:
+        # kombu creates its tables on a process's first connection (create_all: look, then
+        # CREATE): two processes starting together can both look, and the second CREATE fails.
+        # The tables are there by then, so the second look finds them.
+        for attempt in range(3):
+            try:
+                return super()._open()
+            except OperationalError as exc:
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def _engine_from_config(self) -> Engine:
         engine = create_engine(
             self.connection.client.hostname,
@@ -61,6 +76,16 @@ class Channel(kombu_sqlalchemy.Channel):
             cursor.close()
 
         return engine
+
+    def _get_or_create(self, queue: str) -> Any:
+        # Likewise for a queue's row: two processes declaring the same queue at once both
+        # insert it, and the second insert breaks the unique name (kombu retries only on
+        # OperationalError). The row is there by then.
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:
+            self.session.rollback()
+            return super()._get_or_create(queue)
 
     def _get(self, queue: str, timeout: Any = None) -> Any:
         queue_row = self._get_or_create(queue)

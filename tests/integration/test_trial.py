@@ -113,7 +113,10 @@ def test_a_trial_killed_outright_leaves_no_worker_or_beat_behind(tmp_path: Path)
 
 def _trial_worker(trial_pid: int) -> psutil.Process:
     for child in psutil.Process(trial_pid).children(recursive=True):
-        if child.cmdline()[-1:] == ["worker"]:
+        # Celery retitles its processes when setproctitle is installed ("[celeryd: ...]
+        # (-m service.cli worker)"), so the command line is matched loosely.
+        command = " ".join(child.cmdline())
+        if ("worker" in command or "celeryd" in command) and "beat" not in command:
             return child
     raise AssertionError("the trial has no worker process")
 
