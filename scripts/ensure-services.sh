@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the real services the test suite talks to are answering on 127.0.0.1:
 # PostgreSQL on 5432, Redis on 6379 and MariaDB on 3306, plus Debian's docker-compose (to
-# validate the compose file), Debian's Chromium (for the browser tests) and Debian's WordPress
-# with PHP (for the WordPress plugin's tests). Starts what is installed but stopped;
+# validate the compose file), Debian's Chromium (for the browser tests), Debian's WordPress
+# with PHP (for the WordPress plugin's tests) and nginx (the compose file's proxy). Starts
+# what is installed but stopped;
 # installs what is missing when run as root on Debian. Exits non-zero when a service cannot be
 # had, so tests fail rather than skip.
 set -euo pipefail
@@ -84,4 +85,6 @@ if ! mariadb -h 127.0.0.1 -P 3306 -u root -e 'select 1' >/dev/null 2>&1; then
 fi
 # The npm Perspective client's test runs under the machine's Node.js (tests/integrations/perspective).
 { command -v node && command -v npm; } >/dev/null || apt_install nodejs npm
-echo "ensure-services: PostgreSQL, Redis, MariaDB, docker-compose, Chromium, WordPress, PHP and Node.js are ready"
+# The compose file's reverse proxy config (deploy/proxy.conf) is tested in Debian's nginx.
+[ -x /usr/sbin/nginx ] || apt_install nginx-light
+echo "ensure-services: PostgreSQL, Redis, MariaDB, docker-compose, Chromium, WordPress, PHP, Node.js and nginx are ready"

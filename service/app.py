@@ -28,7 +28,8 @@ from service.ratelimit import RateLimited
 from service.request_limits import RequestLimits
 from service.routes import articles, authors, comments, health
 from service.schemas import ErrorResponse
-from service.web import api_docs, moderator_pages, reader
+from service.stack_status import register_backlog_metrics
+from service.web import api_docs, home, moderator_pages, reader
 from service.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Submit reader comments, read how they were decided, read published ones.",
     )
+    register_backlog_metrics()
     app.include_router(comments.router)
     app.include_router(articles.router)
     app.include_router(authors.router)
@@ -139,6 +141,7 @@ def create_app() -> FastAPI:
     app.include_router(coral.router)
     app.include_router(coral.admin_router)
     app.include_router(reader.router)
+    app.include_router(home.router)
     app.include_router(moderator_pages.router)
     app.include_router(api_docs.router)
     app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="docs-assets")

@@ -2,8 +2,8 @@
 
 import os
 import signal
-import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,6 +115,48 @@ def beat() -> None:
     )
 
 
+@app.command()
+def status(
+    role: Annotated[
+        str | None,
+        typer.Option(help="only check that a 'worker' or 'beat' is alive (for health checks)"),
+    ] = None,
+) -> None:
+    """Are workers and beat alive, and how old is the oldest comment still pending?
+
+    Exits 1 when no worker (or, with --role, no such process) has been alive lately."""
+    from service.stack_status import stack_status
+
+    if role not in (None, "worker", "beat"):
+        _fail(f"--role is 'worker' or 'beat', not {role!r}")
+    current = stack_status()
+    alive = {"worker": current.workers_alive, "beat": current.beat_alive}
+    if role is not None:
+        if not alive[role]:
+            _fail(f"no {role} alive in the last {current.within_seconds:g} s")
+        typer.echo(f"{role}: {alive[role]} alive")
+        return
+    for name, count in alive.items():
+        typer.echo(
+            f"{name + 's' if name == 'worker' else name:8} {count} alive (heartbeat in the "
+            f"last {current.within_seconds:g} s)"
+        )
+    oldest = current.oldest_pending_seconds
+    typer.echo(
+        f"pending  {current.pending} comments"
+        + (f", the oldest {oldest:.0f} s old" if oldest is not None else "")
+    )
+    for site in current.backlog:
+        typer.echo(f"  {site.site}: {site.pending} pending, oldest {site.oldest_seconds:.0f} s")
+    if not current.workers_alive:
+        _fail("no worker is alive: comments are stored but nobody decides them")
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
 @site_app.command("add")
 def site_add(
     name: str,
@@ -147,67 +189,93 @@ def site_add(
     typer.echo("Store the key now: it cannot be shown again.")
 
 
+@site_app.command("list")
+def site_list() -> None:
+    """Every site: its key's first characters, mode, thresholds, origins and webhook."""
+    from service.db import session_scope
+    from service.sites import list_sites
+
+    with session_scope() as session:
+        sites = list_sites(session=session)
+        rows = [
+            (
+                site.name,
+                f"{site.key_prefix}…",
+                site.mode,
+                f"approve<{site.approve_below:g} reject>={site.reject_at:g}",
+                ",".join(site.allowed_origins) or "-",
+                "webhook" if site.webhook_url else "-",
+            )
+            for site in sites
+        ]
+    if not rows:
+        typer.echo("no sites yet: add one with `moderation site add NAME`")
+        return
+    header = ("site", "key", "mode", "thresholds", "origins", "webhook")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
 @app.command()
 def up(
     port: Annotated[int | None, typer.Option(help="port for the API")] = None,
 ) -> None:
     """One-command trial: migrate, make a demo site, run API + worker + beat together."""
+    import threading
+
     from service.demo import ensure_demo_site
     from service.migrate import upgrade
+    from service.trial import Supervisor, announce_when_ready, ready_banner
 
     settings = get_settings()
     port = port or settings.port
     upgrade()
+    if settings.uses_embedded_broker:
+        from service.embedded_broker import create_broker_tables
+
+        create_broker_tables(settings.broker_url)
     site_name, key = ensure_demo_site()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "service.cli", role], env=env, preexec_fn=_die_with_parent
-        )
-        for role in ("worker", "webhook-worker", "beat")
-    ]
+    log_dir = settings.data_dir / "log"
+    gave_up: list[str] = []
 
-    def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    def give_up(message: str) -> None:
+        gave_up.append(message)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops; then the rest below
 
+    supervisor = Supervisor(("worker", "webhook-worker", "beat"), log_dir, give_up)
+    supervisor.start()
     base = f"http://{settings.host}:{port}"
-    typer.echo(
-        f"\nComment moderation is starting at {base}\n"
-        f"  store:   {settings.database_url}\n"
-        f"  broker:  {settings.broker_url}\n"
-        f"  demo site: {site_name}   key: {key}\n"
-        f"  try:  curl -s -X POST {base}/v1/comments -H 'Authorization: Bearer {key}' "
-        "-H 'Content-Type: application/json' "
-        """-d '{"article_id":"a1","author_name":"Ann","body":"Thanks for this piece."}'\n"""
-        f"        curl -s '{base}/v1/articles/a1/comments?site={site_name}'\n"
-        "  stop:  press Ctrl-C (or send SIGTERM) once; API, workers and beat stop together.\n",
-        err=False,
+    typer.echo(f"Starting comment moderation at {base} (store and broker in {settings.data_dir})")
+    stopping = threading.Event()
+    banner = ready_banner(
+        base=base, site=site_name, key=key, log_dir=log_dir, command=_this_command()
     )
+    threading.Thread(
+        target=announce_when_ready,
+        kwargs={"base": base, "banner": banner, "stopping": stopping},
+        daemon=True,
+    ).start()
     # uvicorn handles SIGINT/SIGTERM itself and returns; then the children are stopped.
     try:
         serve(host=None, port=port, workers=1)
     finally:
-        stop()
+        stopping.set()
+        supervisor.stop()
+    if gave_up:
+        raise typer.Exit(1)
 
 
-def _die_with_parent() -> None:
-    """In a trial's worker and beat: end when `moderation up` ends, however it ends.
-
-    Without this a trial killed with SIGKILL (or by a terminal closing) leaves its worker and
-    beat running, still polling the trial's folder.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _this_command() -> str:
+    """How to run `moderation` again with this trial's settings, to paste into a shell."""
+    command = Path(sys.argv[0])
+    shown = os.path.relpath(command) if command.is_absolute() else str(command)
+    if shown.endswith("cli.py") or not shown.endswith("moderation"):
+        shown = f"{os.path.relpath(sys.executable)} -m service.cli"
+    data_dir = os.environ.get("MODERATION_DATA_DIR")
+    return f"MODERATION_DATA_DIR={data_dir} {shown}" if data_dir else shown
 
 
 def _register_classifier_commands() -> None:
@@ -251,7 +319,15 @@ _register_integration_commands()
 
 
 def main() -> None:
-    app()
+    from service.cli_errors import USER_ERRORS, debugging, explain
+
+    try:
+        app()
+    except USER_ERRORS as exc:
+        if debugging():
+            raise
+        typer.echo(f"moderation: {explain(exc)}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

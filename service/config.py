@@ -15,7 +15,7 @@ def _env(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODERATION_", extra="ignore")
 
-    # Where embedded defaults keep their files (SQLite store, filesystem broker).
+    # Where embedded defaults keep their files (SQLite store, SQLite broker, logs).
     data_dir: Path = Field(default=Path("var"), validation_alias=_env("DATA_DIR"))
     database_url_override: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
     broker_url_override: str | None = Field(default=None, validation_alias=_env("BROKER_URL"))
@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     # A worker serves its Prometheus metrics on this port when set (compose sets 9100).
     worker_metrics_port: int | None = None
 
+    # Workers and beat record a heartbeat this often (service/heartbeat.py); /readyz and
+    # `moderation status` count a process alive if its last one is at most
+    # `alive_within_seconds` old: several missed beats, not one slow store write.
+    heartbeat_interval_seconds: float = 5.0
+    alive_within_seconds: float = 30.0
+
     page_size_default: int = 20
     page_size_max: int = 100
 
@@ -117,19 +123,19 @@ class Settings(BaseSettings):
             return self.broker_url_override
         if self.redis_url:
             return self.redis_url
-        return "filesystem://"
+        from service.embedded_broker import broker_url
+
+        return broker_url(str((self.data_dir / "broker.sqlite").resolve()))
 
     @property
     def webhook_queue(self) -> str:
         return self.webhook_queue_override or f"{self.scoring_queue}-webhooks"
 
     @property
-    def broker_dir(self) -> Path:
-        return (self.data_dir / "broker").resolve()
-
-    @property
     def uses_embedded_broker(self) -> bool:
-        return self.broker_url.startswith("filesystem://")
+        from service.embedded_broker import SCHEME
+
+        return self.broker_url.startswith(f"{SCHEME}+")
 
 
 @cache

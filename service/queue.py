@@ -41,17 +41,10 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     if settings.uses_embedded_broker:
-        folder = settings.broker_dir
-        for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        app.conf.broker_transport_options = {
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-            "polling_interval": 0.1,
-        }
+        import service.embedded_broker  # noqa: F401  (registers the transport's URL scheme)
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # No fanout on this transport: no remote control (celery inspect) in the trial.
         app.conf.worker_enable_remote_control = False
     else:
         app.conf.broker_transport_options = {

@@ -68,8 +68,13 @@ class ErrorResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
+    # "degraded": this API takes comments (they are durable) but no worker has been alive
+    # lately, so nothing is being decided.
+    status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, str] = {}
+    workers_alive: int | None = None
+    pending_comments: int | None = None
+    oldest_pending_seconds: float | None = None
 
 
 class AuthorComment(BaseModel):

@@ -62,6 +62,10 @@ def get_site_by_key(*, session: Session, key: str) -> Site | None:
     return session.scalar(select(Site).where(Site.key_hash == hash_key(key)))
 
 
+def list_sites(*, session: Session) -> list[Site]:
+    return list(session.scalars(select(Site).order_by(Site.name)))
+
+
 def get_site_by_name(*, session: Session, name: str) -> Site | None:
     return session.scalar(select(Site).where(Site.name == name))
 

@@ -310,3 +310,13 @@ class AnalyzedText(Base):
     scores: Mapped[dict[str, float]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessHeartbeat(Base):
+    """The last time a worker or beat process said it was alive (only without Redis)."""
+
+    __tablename__ = "process_heartbeats"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)  # "worker" | "beat"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host and pid
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

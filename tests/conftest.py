@@ -24,7 +24,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import db, queue
+from service import db, heartbeat, queue
 from service.comments import NewComment, Submitted, submit_comments
 from service.config import get_settings
 from service.db import session_scope
@@ -58,6 +58,7 @@ def reset_caches() -> None:
     queue._flags = None
     reset_limits_cache()
     get_moderation_settings.cache_clear()
+    heartbeat.forget_client()
 
 
 # --- real PostgreSQL and Redis ---------------------------------------------------------------
@@ -130,6 +131,9 @@ def pg_env(
     with db.get_engine().begin() as connection:
         connection.execute(text("TRUNCATE scoring_rounds, audit_events, comments, sites CASCADE"))
     redis.Redis.from_url(redis_url).delete(TEST_QUEUE)
+    # Heartbeats of an earlier test's worker would count as alive for this one.
+    for role in heartbeat.ROLES:
+        redis.Redis.from_url(redis_url).delete(f"moderation:heartbeats:{TEST_QUEUE}:{role}")
     queue.clear_nudge_flag()  # a flag left by the previous test would swallow this one's nudge
     yield env
     db.get_engine().dispose()

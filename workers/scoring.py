@@ -162,15 +162,23 @@ def _hold(comment: ClaimedComment, reason: str) -> ScoredDecision:
 class RoundPacer:
     """Spaces the first rounds of successive nudges at least `interval` seconds apart."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
         self._last_start = float("-inf")
 
     def wait_turn(self) -> None:
-        delay = self._last_start + self.interval - time.monotonic()
+        delay = self._last_start + self.interval - self._clock()
         if delay > 0:
-            time.sleep(delay)
-        self._last_start = time.monotonic()
+            self._sleep(delay)
+        self._last_start = self._clock()
 
 
 def drain(

@@ -14,6 +14,7 @@ from classifiers import ToxicityModel, load_default_model, load_model
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
+from service.heartbeat import Heartbeat
 from service.moderation.webhooks import (
     deliver,
     find_orphaned_deliveries,
@@ -69,6 +70,11 @@ def _load_model_once(**_: Any) -> None:
 @worker_ready.connect
 def _count_dead_rounds(**_: Any) -> None:
     _release_abandoned_rounds()
+
+
+@worker_ready.connect
+def _start_heartbeat(**_: Any) -> None:
+    Heartbeat(role="worker", interval=get_settings().heartbeat_interval_seconds).start()
 
 
 @worker_ready.connect

@@ -5,6 +5,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from service.errors import CommentNotFound
 from service.moderation.accounts import Reviewer
 from service.moderation.errors import InvalidTransition, ReasonRequired
 from service.moderation.settings import get_moderation_settings
+from service.moderation.word_marks import phrase_spans
 from service.policy import canonical_attribute, canonical_scores, margin
 from service.sites import site_policy
 from service.tables import AuditEvent, Comment, CommentStatus, Site
@@ -42,6 +44,7 @@ class Action(StrEnum):
     REJECT = "reject"
     REMOVE = "remove"  # take down a published comment
     RESTORE = "restore"  # publish again what was taken down or rejected
+    UNDO = "undo"  # put back the reviewer's own last decision on a comment (see undo_target)
 
 
 # action -> (the states it may start from, the state it ends in)
@@ -56,21 +59,27 @@ TRANSITIONS: dict[Action, tuple[frozenset[CommentStatus], CommentStatus]] = {
 }
 # Taking something down or rejecting it must say why; the site and the audit log need it.
 NEEDS_REASON = frozenset({Action.REJECT, Action.REMOVE})
+# How long a moderator may undo their own decision: long enough to notice a slip of the key,
+# short enough that an undo does not unpublish what readers have long seen.
+UNDO_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
 class Highlight:
-    """A span of the body that pushed the score up, and how much (calibrated logit)."""
+    """A span of the body that pushed the score up, and how much (calibrated logit); or, of
+    kind "word", a phrase on the site's hold or reject list."""
 
     start: int
     end: int
     weight: float
+    kind: str = "model"
 
 
 @dataclass(frozen=True)
 class Segment:
     text: str
     weight: float | None  # None: not highlighted
+    kind: str = "model"
 
 
 @dataclass
@@ -82,6 +91,8 @@ class QueueItem:
     # The comment's scores under today's attribute names.
     scores: dict[str, float] = field(default_factory=dict)
     highlights: list[Highlight] = field(default_factory=list)
+    # The hold- or reject-list entry that decided the comment, if one did.
+    listed_word: str | None = None
 
     @property
     def segments(self) -> list[Segment]:
@@ -89,12 +100,13 @@ class QueueItem:
         body = self.comment.body
         pieces: list[Segment] = []
         at = 0
-        for mark in sorted(self.highlights, key=lambda h: h.start):
+        # A listed phrase wins over the model's marks inside it.
+        for mark in sorted(self.highlights, key=lambda h: (h.start, h.kind != "word")):
             if mark.start < at:
                 continue
             if mark.start > at:
                 pieces.append(Segment(body[at : mark.start], None))
-            pieces.append(Segment(body[mark.start : mark.end], mark.weight))
+            pieces.append(Segment(body[mark.start : mark.end], mark.weight, mark.kind))
             at = mark.end
         if at < len(body):
             pieces.append(Segment(body[at:], None))
@@ -181,7 +193,7 @@ def list_queue(
     page = items[offset : offset + limit]
     if explain:
         for item in page:
-            item.highlights = _highlights(item.comment.body, item.top_label)
+            item.highlights = _marks(item)
     return QueuePage(items=page, total=len(items), offset=offset, limit=limit)
 
 
@@ -201,9 +213,20 @@ def _item(comment: Comment, site: Site, *, explain: bool) -> QueueItem:
         top_label=top_label,
         scores=scores,
     )
+    if (comment.decision_reason or "").startswith(("always-hold word", "always-reject word")):
+        hit = policy.for_text(comment.body).word_hit
+        item.listed_word = hit.word if hit else None
     if explain:
-        item.highlights = _highlights(comment.body, top_label)
+        item.highlights = _marks(item)
     return item
+
+
+def _marks(item: QueueItem) -> list[Highlight]:
+    words = [
+        Highlight(start=start, end=end, weight=0.0, kind="word")
+        for start, end in phrase_spans(item.comment.body, item.listed_word or "")
+    ]
+    return words + _highlights(item.comment.body, item.top_label)
 
 
 def _explainer() -> "ToxicityModel":
@@ -276,16 +299,22 @@ def apply_action(
     if action in NEEDS_REASON and not reason:
         raise ReasonRequired(f"say why you {action.value} this comment", field="reason")
     comment = _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
-    allowed_from, to_status = TRANSITIONS[action]
-    from_status = comment.status
     now = utcnow()
+    decision_reason = f"{reviewer.actor}: {reason or action.value}"[:300]
+    if action == Action.UNDO:
+        target = undo_target(session=session, reviewer=reviewer, comment=comment, now=now)
+        allowed_from, to_status = target.allowed_from, target.to_status
+        decision_reason = target.decision_reason or decision_reason
+    else:
+        allowed_from, to_status = TRANSITIONS[action]
+    from_status = comment.status
     result = session.execute(
         update(Comment)
         .where(Comment.id == comment.id, Comment.status.in_(allowed_from))
         .values(
             status=to_status,
             decided_at=now,
-            decision_reason=f"{reviewer.actor}: {reason or action.value}"[:300],
+            decision_reason=decision_reason,
         ),
         execution_options={"synchronize_session": False},
     )
@@ -312,6 +341,45 @@ def apply_action(
         to_status=to_status,
         audit_event_id=event.id,
         site_id=comment.site_id,
+    )
+
+
+@dataclass(frozen=True)
+class UndoTarget:
+    allowed_from: frozenset[CommentStatus]
+    to_status: CommentStatus
+    # The comment's reason as it was before the decision undone ("always-hold word 'x'").
+    decision_reason: str | None
+
+
+def undo_target(
+    *, session: Session, reviewer: Reviewer, comment: Comment, now: datetime
+) -> UndoTarget:
+    """Where an undo takes a comment: back from its latest transition, only if that was this
+    reviewer's and only within UNDO_SECONDS; anything since (another moderator, a restore)
+    makes it InvalidTransition."""
+    latest = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.comment_id == comment.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(2)
+    ).all()
+    last = latest[0] if latest else None
+    before = latest[1] if len(latest) > 1 else None
+    if last is None or last.actor != reviewer.actor or last.to_status != comment.status:
+        raise InvalidTransition("only your own last decision on a comment can be undone")
+    if (now - last.created_at).total_seconds() > UNDO_SECONDS:
+        raise InvalidTransition(
+            f"a decision can be undone for {UNDO_SECONDS // 60} minutes; this one is older"
+        )
+    reason = None
+    if before is not None:
+        moderated = before.actor.startswith("moderator:")
+        reason = f"{before.actor}: {before.reason}" if moderated else before.reason
+    return UndoTarget(
+        allowed_from=frozenset({CommentStatus(comment.status)}),
+        to_status=CommentStatus(last.from_status),
+        decision_reason=reason,
     )
 
 
@@ -359,6 +427,7 @@ class AuditRow:
     event: AuditEvent
     site_name: str
     article_id: str
+    body: str  # the comment's text as it is now ("" once erased)
 
 
 def list_audit(
@@ -381,7 +450,7 @@ def list_audit(
     if site_id is not None:
         reviewer.require_site(site_id)
     query = (
-        select(AuditEvent, Site.name, Comment.article_id)
+        select(AuditEvent, Site.name, Comment.article_id, Comment.body)
         .join(Comment, Comment.id == AuditEvent.comment_id)
         .join(Site, Site.id == Comment.site_id)
     )
@@ -402,6 +471,6 @@ def list_audit(
         query = query.where(AuditEvent.id < before_id)
     query = query.order_by(AuditEvent.id.desc()).limit(limit)
     return [
-        AuditRow(event=event, site_name=name, article_id=article)
-        for event, name, article in session.execute(query)
+        AuditRow(event=event, site_name=name, article_id=article, body=body)
+        for event, name, article, body in session.execute(query)
     ]

@@ -85,7 +85,13 @@ def review_out(item: review.QueueItem) -> ReviewCommentOut:
         reason=c.decision_reason,
         margin=round(item.margin, 4),
         highlights=[
-            HighlightOut(start=h.start, end=h.end, text=c.body[h.start : h.end], weight=h.weight)
+            HighlightOut(
+                start=h.start,
+                end=h.end,
+                text=c.body[h.start : h.end],
+                weight=h.weight,
+                kind="word" if h.kind == "word" else "model",
+            )
             for h in item.highlights
         ],
         created_at=c.created_at,

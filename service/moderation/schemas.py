@@ -23,6 +23,8 @@ class HighlightOut(BaseModel):
     end: int
     text: str
     weight: float
+    # "model": pushed the score up by `weight`; "word": a phrase on the site's hold/reject list.
+    kind: Literal["model", "word"] = "model"
 
 
 class ReviewCommentOut(BaseModel):

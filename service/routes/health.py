@@ -1,4 +1,4 @@
-"""Liveness and readiness for orchestrators."""
+"""Liveness and readiness for orchestrators, and the Prometheus scrape."""
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -8,11 +8,12 @@ from sqlalchemy import text
 from service.db import get_engine
 from service.queue import broker_reachable
 from service.schemas import Health
+from service.stack_status import stack_status
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, response_model_exclude_none=True)
 def healthz() -> Health:
     return Health(status="ok")
 
@@ -24,6 +25,10 @@ def metrics() -> Response:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz() -> Health | JSONResponse:
+    """503 when this process cannot take a comment (store or broker unreachable). With no
+    worker alive it still answers 200, "degraded": comments are stored and will be decided once
+    a worker is back, and taking every API replica out of a load balancer for it would turn
+    a scoring outage into an intake outage. Alert on the status, or on the metrics."""
     checks: dict[str, str] = {}
     try:
         with get_engine().connect() as connection:
@@ -32,10 +37,18 @@ def readyz() -> Health | JSONResponse:
     except Exception as exc:  # any failure means "not ready", whatever the driver raised
         checks["store"] = f"unreachable: {type(exc).__name__}"
     checks["broker"] = "ok" if broker_reachable() else "unreachable"
-    if all(value == "ok" for value in checks.values()):
-        return Health(status="ok", checks=checks)
-    return JSONResponse(
-        status_code=503,
-        content=Health(status="unavailable", checks=checks).model_dump(),
-        headers={"Retry-After": "5"},
+    if not all(value == "ok" for value in checks.values()):
+        return JSONResponse(
+            status_code=503,
+            content=Health(status="unavailable", checks=checks).model_dump(),
+            headers={"Retry-After": "5"},
+        )
+    status = stack_status()
+    checks["workers"] = status.workers_check
+    return Health(
+        status="ok" if status.workers_alive else "degraded",
+        checks=checks,
+        workers_alive=status.workers_alive,
+        pending_comments=status.pending,
+        oldest_pending_seconds=status.oldest_pending_seconds,
     )

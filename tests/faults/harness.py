@@ -41,6 +41,9 @@ class ChaosPlan:
     kill_every: float = 4.0  # seconds between SIGKILLs of a worker
     redis_restart_at: float | None = 0.5  # fraction of the submission period
     postgres_restart_at: float | None = None
+    # Fraction of the submission period at which the API is SIGKILLed the moment after it
+    # answered a 202 (then started again on the same port).
+    api_kill_at: float | None = None
     drain_timeout: float = 300.0
 
 
@@ -57,6 +60,10 @@ class ChaosReport:
     worker_kills: int = 0
     redis_restarts: int = 0
     postgres_restarts: int = 0
+    api_kills: int = 0
+    # Comments whose 202 came just before the API was killed, and how many of them are stored.
+    accepted_before_api_kill: int = 0
+    stored_of_those: int = 0
     submit_seconds: float = 0.0
     time_to_drain_seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
@@ -70,6 +77,7 @@ class Submitter(threading.Thread):
         super().__init__(daemon=True)
         self.base, self.key, self.plan = base, key, plan
         self.accepted: dict[int, str] = {}
+        self.just_accepted = threading.Event()
         self.retries = 0
         self.failures: list[str] = []
 
@@ -102,6 +110,7 @@ class Submitter(threading.Thread):
                 response = None
             if response is not None and response.status_code == 202:
                 self.accepted[i] = response.json()["id"]
+                self.just_accepted.set()
                 return
             if response is not None and response.status_code < 500:
                 self.failures.append(f"#{i}: {response.status_code} {response.text[:200]}")
@@ -139,7 +148,13 @@ def run_chaos(
         site_id = site.id
     report = ChaosReport()
     port = free_port()
-    api = start_process(moderation("serve", "--port", str(port)), env, workdir / "api.log")
+    api_generation = 1
+
+    def start_api() -> Process:
+        log = workdir / f"api-{api_generation}.log"
+        return start_process(moderation("serve", "--port", str(port)), env, log)
+
+    api = start_api()
     beat = start_process(moderation("beat"), env, workdir / "beat.log")
     workers: list[Process] = []
     generation = 0
@@ -167,6 +182,8 @@ def run_chaos(
             if plan.postgres_restart_at is None
             else started + plan.postgres_restart_at * period
         )
+        api_kill_at = _at(started, period, plan.api_kill_at)
+        accepted_before_kill: set[str] = set()
         victim = 0
         while submitter.is_alive():
             now = time.monotonic()
@@ -182,6 +199,18 @@ def run_chaos(
                 redis.restart_empty()
                 report.redis_restarts += 1
                 redis_at = None
+            if api_kill_at is not None and now >= api_kill_at:
+                submitter.just_accepted.clear()
+                if submitter.just_accepted.wait(timeout=10):
+                    # The moment after a 202: whatever the API answered must already be stored.
+                    os.kill(api.popen.pid, signal.SIGKILL)
+                    accepted_before_kill = set(submitter.accepted.values())
+                    api.popen.wait()
+                    report.api_kills += 1
+                    api_generation += 1
+                    api = start_api()
+                    wait_until(lambda: _answers(base), timeout=60, what="API again", process=api)
+                api_kill_at = None
             if pg_at is not None and now >= pg_at and restart_postgres is not None:
                 restart_postgres()
                 report.postgres_restarts += 1
@@ -229,6 +258,8 @@ def run_chaos(
         report.still_pending = sum(1 for s in stored.values() if s == CommentStatus.PENDING)
         report.duplicated_decisions = sum(1 for n in model_events.values() if n > 1)
         report.retried_submissions = submitter.retries
+        report.accepted_before_api_kill = len(accepted_before_kill)
+        report.stored_of_those = len(accepted_before_kill & set(stored))
         report.statuses = dict(Counter(stored.values()))
         missing_audit = [cid for cid in stored if model_events.get(cid, 0) == 0]
         assert not missing_audit, f"{len(missing_audit)} decided comments have no model event"
@@ -265,6 +296,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kill-every", type=float, default=5.0)
     parser.add_argument("--restart-postgres", action="store_true")
+    parser.add_argument("--kill-api", action="store_true")
     args = parser.parse_args()
     plan = ChaosPlan(
         comments=args.comments,
@@ -272,6 +304,7 @@ def main() -> None:
         workers=args.workers,
         kill_every=args.kill_every,
         postgres_restart_at=0.7 if args.restart_postgres else None,
+        api_kill_at=0.3 if args.kill_api else None,
         drain_timeout=600,
     )
     from service.migrate import upgrade

@@ -92,10 +92,17 @@ def test_a_decision_reaches_the_site_signed_after_a_retry(
     document = json.loads(body)
     assert document["event"] in {"comment.decided", "comment.held"}
     assert comment_id in body.decode()
-    with session_scope() as session:
-        delivery = session.scalars(select(WebhookDelivery)).one()
-        assert delivery.status == "delivered"
-        assert delivery.attempts == 2, "the first POST failed (503) and was retried"
+
+    def delivered() -> WebhookDelivery | None:
+        # The worker records the delivery after the receiver has answered: wait for that.
+        with session_scope() as session:
+            delivery = session.scalars(select(WebhookDelivery)).one()
+            return delivery if delivery.status == "delivered" else None
+
+    wait_until(lambda: delivered() is not None, timeout=30, what="the delivery to be recorded")
+    delivery = delivered()
+    assert delivery is not None
+    assert delivery.attempts == 2, "the first POST failed (503) and was retried"
 
 
 def test_a_delivery_whose_retry_was_lost_is_found_by_the_sweep(pg_env: dict[str, str]) -> None:

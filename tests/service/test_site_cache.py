@@ -58,7 +58,9 @@ def test_a_stale_entry_is_served_while_one_reload_runs_and_a_deleted_site_then_f
         # Stale but present: answered at once from the entry, one reload in the background.
         served = await asyncio.gather(*(deps._current_site(f"Bearer {key}") for _ in range(10)))
         assert {s.id for s in served} == {site.id}
-        await asyncio.sleep(0.3)  # the reload finds the site gone and drops the entry
+        reload = deps._loading.get(key_hash)
+        assert reload is not None, "no reload was started for the stale entry"
+        await reload  # it finds the site gone and drops the entry
         with pytest.raises(InvalidCredentials):
             await deps._current_site(f"Bearer {key}")
 

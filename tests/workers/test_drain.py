@@ -1,8 +1,8 @@
 """Draining a backlog with several scoring rounds in flight, on PostgreSQL with the real model."""
 
 import threading
-import time
 from collections import Counter
+from collections.abc import Sequence
 
 import redis
 from sqlalchemy import func, select
@@ -82,67 +82,92 @@ def test_a_trickle_costs_one_round(pg_env: dict[str, str], sessions: sessionmake
     assert len(rounds) == 1, "a short claim must not start more rounds"
 
 
+class FakeClock:
+    """The pacer's clock and sleep: time passes only when the test or the pacer says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_nudges_in_quick_succession_wait_for_the_rounds_turn(
     pg_env: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
     model = load_default_model()
-    turns: list[float] = []
-
-    class Recorded(RoundPacer):
-        def wait_turn(self) -> None:
-            super().wait_turn()
-            turns.append(time.monotonic())
-
-    pacer = Recorded(1.0)
-
-    def nudged() -> int:
-        return _paced_drain(sessions, model, pacer)
+    clock = FakeClock()
+    pacer = RoundPacer(1.0, clock=clock, sleep=clock.sleep)
 
     store_pending(sessions, 3)
-    called = time.monotonic()
-    assert nudged() == 3
+    assert _paced_drain(sessions, model, pacer) == 3
+    assert clock.slept == [], "the first nudge waited for no one"
+    clock.now += 0.25  # the round took a quarter of a second
     store_pending(sessions, 2)  # stored just after the round: its nudge arrives at once
-    assert nudged() == 2
-    assert turns[0] - called < 0.5, "the first nudge waited for no one"
-    assert turns[1] - turns[0] >= 1.0, "the second round started before its turn"
+    assert _paced_drain(sessions, model, pacer) == 2
+    assert clock.slept == [0.75], "the second round did not wait for the rest of its turn"
+
+
+def _stream(
+    sessions: sessionmaker[Session], model: ToxicityModel, broker: redis.Redis, linger: float
+) -> tuple[int, int]:
+    """A site that posts its next comment (and the API's nudge) while each round is scoring,
+    so every round finds exactly one new comment however fast or slow the machine is. Returns
+    (Celery tasks run, comments decided)."""
+    comments = 30
+    posted = [1]
+
+    class PostingWhileScoring:
+        version = model.version
+
+        def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+            if posted[0] < comments:
+                store_pending(sessions, 1)
+                enqueue_scoring()  # what the API does after each commit
+                posted[0] += 1
+            return model.score(texts)
+
+    scorer = PostingWhileScoring()
+    store_pending(sessions, 1)
+    enqueue_scoring()
+    tasks = decided = 0
+    while broker.rpop(TEST_QUEUE) is not None:  # what the Celery worker does with nudges
+        tasks += 1
+        decided += drain(
+            sessions=sessions,
+            load_scorer=lambda: scorer,
+            batch_size=50,
+            lease_seconds=60,
+            pacer=RoundPacer(0.01),
+            # Long enough never to end the linger on this machine; the stream's end ends it.
+            linger_seconds=linger,
+        )
+    assert posted[0] == comments
+    return tasks, decided
 
 
 def test_a_steady_stream_is_taken_by_one_lingering_task(
     pg_env: dict[str, str], sessions: sessionmaker[Session], redis_url: str
 ) -> None:
-    """A site posting every 20 ms, each comment followed by the API's nudge; the worker's
-    paced rounds (every 50 ms) find a few each. Lingering, one task takes the stream, so
-    the API sends no nudge while it runs; and nothing is left pending without one."""
+    """Lingering, one task takes the stream, so the API sends (almost) no nudge while it
+    runs; and nothing is left pending without one."""
     model = load_default_model()
     broker = redis.Redis.from_url(redis_url)
-    pacer = RoundPacer(0.05)
-    comments = 30
-
-    def site() -> None:
-        for _ in range(comments):
-            store_pending(sessions, 1)
-            enqueue_scoring()  # what the API does after each commit
-            time.sleep(0.02)
-
-    def task() -> int:  # what the Celery worker does with a nudge
-        return _paced_drain(sessions, model, pacer, linger_seconds=5.0)
-
-    posting = threading.Thread(target=site, name="site")
-    posting.start()
-    tasks = decided = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if broker.rpop(TEST_QUEUE) is not None:
-            tasks += 1
-            decided += task()
-        elif not posting.is_alive():
-            break
-        else:
-            time.sleep(0.005)
-    posting.join()
-    assert decided == comments, "a comment was left pending with no nudge on its way"
-    # Without lingering each round ends its task and the next comment nudges again: ~12 here.
-    assert tasks <= 3, f"{tasks} nudges for one steady stream"
+    tasks, decided = _stream(sessions, model, broker, linger=120.0)
+    assert decided == 30, "a comment was left pending with no nudge on its way"
+    # The first round clears the flag, so the comment posted during it nudges (a second task
+    # that finds nothing); the lingering rounds hold the flag (a round over its 1 s expiry,
+    # on a starved machine, would let one more through).
+    assert tasks <= 5, f"{tasks} nudges for one steady stream"
+    # Without lingering every round ends its task and the next comment nudges again.
+    tasks_without, decided_without = _stream(sessions, model, broker, linger=0.0)
+    assert decided_without == 30
+    assert tasks_without == 30
 
 
 def test_a_lingering_task_lets_go_of_the_nudge_flag_as_it_ends(

@@ -73,6 +73,37 @@
     }
   }
 
+  // The last single action, for undo (the API puts the comment back where it was, if no one
+  // has moved it since). Undone, the page reloads to show the comment where it now is.
+  var undoBar = document.getElementById("undo");
+  var lastDone = null;
+
+  function offerUndo(item, action) {
+    lastDone = { id: item.dataset.id, action: action };
+    var text = (item.querySelector(".body") || {}).textContent || "";
+    undoBar.querySelector(".what").textContent = DONE[action] + ": " + text.slice(0, 60);
+    undoBar.hidden = false;
+  }
+
+  function undo() {
+    if (!lastDone) return;
+    var done = lastDone;
+    lastDone = null;
+    undoBar.hidden = true;
+    post("/v1/moderation/comments/" + encodeURIComponent(done.id) + "/undo", { reason: null })
+      .then(function () {
+        try { sessionStorage.setItem("moderation-toast", "Undone."); } catch (e) { /* private mode */ }
+        window.location.reload();
+      })
+      .catch(function (error) { toast(error.message, true); });
+  }
+
+  if (undoBar) undoBar.querySelector("button").addEventListener("click", undo);
+  try {
+    var flash = sessionStorage.getItem("moderation-toast");
+    if (flash) { sessionStorage.removeItem("moderation-toast"); toast(flash); }
+  } catch (e) { /* private mode */ }
+
   function act(item, action) {
     if (!item || item.classList.contains("done")) return;
     var reason = reasonOf(item);
@@ -88,6 +119,7 @@
       .then(function () {
         toast(DONE[action] + ".");
         finish(item, action);
+        offerUndo(item, action);
       })
       .catch(function (error) { toast(error.message, true); })
       .finally(function () { item.classList.remove("busy"); });
@@ -158,6 +190,7 @@
     else if (key === "k") { move(-1); }
     else if (key === "a" && current && current.dataset.status === "held") { act(current, "approve"); }
     else if (key === "r" && current && current.dataset.status === "held") { act(current, "reject"); }
+    else if (key === "u" && lastDone) { undo(); }
     else if (key === "x" && current) {
       var box = current.querySelector(".pick");
       if (box) box.checked = !box.checked;

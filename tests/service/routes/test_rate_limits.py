@@ -1,6 +1,6 @@
 """Submission rate limits, counted in the real Redis, per site and per client address."""
 
-import random
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -44,12 +44,19 @@ def redis_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
-# Counters live in the shared Redis for a minute: fresh addresses per run keep runs apart.
-RUN = random.Random().randrange(1, 250)
+# Counters live in the shared Redis for a minute, keyed by client address: every run draws
+# its own addresses (IPv6, 40 random bits in each /64 and 64 after it), so two runs within a
+# minute never share a counter, also where clients are keyed by /64.
+RUN = uuid.uuid4().int
 
 
 def addr(prefix: str, i: int) -> str:
-    return f"{prefix}.{RUN}.{i}"
+    group = int(prefix.split(".")[1])  # "10.5" -> 5: the test's own group of readers
+    assert 0 <= i < 256 and 0 <= group < 256
+    high, middle, low = RUN >> 120 & 0xFF, RUN >> 88 & 0xFFFFFFFF, RUN & 0xFFFFFFFFFFFFFFFF
+    hextets = [f"fd{high:02x}", f"{middle >> 16:x}", f"{middle & 0xFFFF:x}", f"{group << 8 | i:x}"]
+    hextets += [f"{low >> shift & 0xFFFF:x}" for shift in (48, 32, 16, 0)]
+    return ":".join(hextets)
 
 
 def post(client: TestClient, key: str, ip: str, i: int) -> int:
@@ -152,7 +159,7 @@ def test_checks_in_one_batch_count_exactly_and_share_the_threadpool_paths_keys(
     monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "40/minute")
     reset_caches()
     reset_limits_cache()
-    site_id = f"batched-{RUN}-{random.Random().randrange(10**9)}"
+    site_id = f"batched-{uuid.uuid4().hex}"
     for _ in range(5):
         check_site(site_id)  # the threadpool handlers' path (the `limits` library)
 
@@ -200,7 +207,7 @@ def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_co
     monkeypatch.setenv("MODERATION_RATE_LIMIT_PER_SITE", "100/minute")
     reset_caches()
     reset_limits_cache()
-    site_id = f"shared-{RUN}-{random.Random().randrange(10**9)}"
+    site_id = f"shared-{uuid.uuid4().hex}"
     loud = addr("10.6", 1)
 
     async def burst() -> list[bool]:
