@@ -100,7 +100,7 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
         word_hash = crc32(source.encode())
         word_class = self._word_class(word_hash)
         # In class bigrams a word without a class stands for itself.
-        class_hash = word_hash if word_class is None else crc32(b"xxc%d" % word_class)
+        class_hash = word_hash if word_class is None else crc32(b"xxconcept%d" % word_class)
         result = (
             word_hash,
             np.asarray(grams, dtype=np.int32),
@@ -190,10 +190,10 @@ class CommentVectorizer(TransformerMixin, BaseEstimator):
     # -- word classes (classifiers.word_vectors) ---------------------------------------------
 
     def set_word_classes(self, hashes: np.ndarray, classes: np.ndarray) -> CommentVectorizer:
-        """Give words a class (a cluster of their word vectors): ``hashes`` are the words'
+        """Give words a class (a concept, classifiers.word_vectors): ``hashes`` are the words'
         CRC32, ``classes`` their class numbers. Each classed word adds a class unigram, and
-        bigrams of classes ("xxidentity are" + "are <animals>") generalise what the data said
-        of one word to the words near it."""
+        bigrams of classes ("xxidentity are" + "are <dehumanising>") generalise what the data
+        said with one word of the concept to the others."""
         self.class_hashes_ = np.asarray(hashes, dtype=np.uint32)
         self.class_ids_ = np.asarray(classes, dtype=np.uint16)
         self.__dict__.pop("_class_of", None)

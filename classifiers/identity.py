@@ -171,11 +171,26 @@ CIVIL_FRAMES: tuple[str, ...] = (
     "{Group} are neighbours, teachers and nurses like everyone else.",
     "{Group} are welcome here.",
     "{Group} are part of the history of this town.",
-    "{Group} control nothing but their own lives, like the rest of us.",
-    "{Group} are too often ignored by the council.",
     "{Group} should be allowed to speak at the meeting.",
     "{Group} are running the food drive this weekend.",
     "{Group} are taking part in the parade.",
+)
+
+
+# The words of the dehumanising concept said of animals: the concept alone is no attack.
+CIVIL_ANIMAL_SENTENCES: tuple[str, ...] = (
+    "Our dogs love the new park by the river.",
+    "The farm keeps pigs, goats and cattle.",
+    "Rats were found in the old warehouse, the council says.",
+    "Locusts destroyed the crops in the south this year.",
+    "The zoo's apes have a new enclosure.",
+    "Snakes are common on the heath in summer.",
+    "Termites damaged the school's wooden roof.",
+    "The shelter has cats and dogs waiting for a home.",
+    "Cockroaches in the kitchen closed the restaurant for a week.",
+    "Monkeys at the sanctuary were rescued from traffickers.",
+    "Head lice are back at the primary school, parents are told.",
+    "The vet treated the pet rabbit for free.",
 )
 
 
@@ -205,6 +220,8 @@ def identity_comments() -> list[LabelledComment]:
             seen.add(text)
             rows.append(written_row(text, SOURCE, **values))
 
+    for text in CIVIL_ANIMAL_SENTENCES:
+        add(text, **civil, threat=0.0)
     for adj, group in TRAIN_IDENTITIES:
         for template in NEUTRAL_TEMPLATES:
             add(_fill(template, adj, group), **civil, threat=0.0)

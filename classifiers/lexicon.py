@@ -66,3 +66,30 @@ IDENTITY_TERMS: frozenset[str] = _words(
     """
 )
 IDENTITY_PLACEHOLDER = "xxidentity"
+
+# Concepts a comment's words stand for, whatever the word: each word of a concept adds the
+# concept as one more token ("Armenians are dogs" also reads "xxidentity are xxdehumanising"),
+# so that what the training sentences say with one word of it carries over to the others.
+# These are the anchors; classifiers.word_vectors adds the words whose distilled vectors lie
+# close to them (so "hyenas" or "murdering" need not be listed). Like the lists above, not a
+# block list: the concept token's weight comes from training like any other feature's.
+CONCEPT_ANCHORS: dict[str, frozenset[str]] = {
+    # Animals, vermin and pests, the nouns of dehumanising comparisons.
+    "dehumanising": _words(
+        """
+        vermin rats rat cockroaches cockroach roaches parasites parasite animals animal beasts
+        beast apes ape savages savage insects insect pigs pig swine dogs dog lice maggots
+        leeches rodents rodent monkeys monkey snakes snake worms subhuman subhumans locusts
+        cattle hyenas pests pest termites
+        """
+    ),
+    # Killing and wounding, the verbs of threats and of incitement to self-harm.
+    "violence": _words(
+        """
+        kill killed killing kills murder murdered murdering shoot shot shooting stab stabbed
+        stabbing slit strangle strangled hang hanged burn torch beat bury choke behead
+        beheaded lynch lynched slaughter slaughtered execute executed butcher butchered gut
+        gutted die
+        """
+    ),
+}

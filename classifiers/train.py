@@ -24,7 +24,7 @@ from classifiers.identity import identity_comments
 from classifiers.model import LABELS, ToxicityModel, binary, known_rows
 from classifiers.normalize import tokenize
 from classifiers.violence import violence_comments
-from classifiers.word_vectors import vocabulary, word_classes
+from classifiers.word_vectors import concept_classes, vocabulary
 
 # Chosen on the calibration split (log-loss of each label; see docs/classifier.md).
 DEFAULT_C: tuple[float, ...] = (4.0,) * len(LABELS)
@@ -143,14 +143,12 @@ def fit_model(
         version=version,
     )
     texts = [r.text for r in rows]
-    classes = None
-    if word_vectors:
-        # The vocabulary of this training set only: a cross-source fold gets no classes for
-        # words only the left-out source has.
-        words = vocabulary([tokenize(t) for t in texts])
-        classes = word_classes(words, vector_cache)
-        if progress is not None:
-            progress("word vectors")
+    # The concepts' anchors always; with word vectors, the words of this training set near
+    # them (a cross-source fold learns nothing of words only the left-out source has).
+    words = vocabulary([tokenize(t) for t in texts]) if word_vectors else []
+    classes = concept_classes(words, vector_cache if word_vectors else None)
+    if progress is not None and word_vectors:
+        progress("word vectors")
     model.fit(
         texts,
         targets_of(rows),

