@@ -171,7 +171,9 @@ def round_parts(args: dict[str, Any]) -> dict[str, Any]:
             claimed = time.perf_counter()
             if not held.comments:
                 break
-            decisions = _decide_all(held.comments, model.score([c.body for c in held.comments]))
+            decisions = _decide_all(
+                held.comments, model.assess([c.body for c in held.comments]), model.languages
+            )
             scored = time.perf_counter()
             held.record(f"model:{model.version}", model.version, decisions)
         recorded = time.perf_counter()

@@ -3,6 +3,9 @@ Celery task a worker runs (only a failed model load was tested before)."""
 
 from collections.abc import Sequence
 
+from classifiers.language import LanguageGuess
+from classifiers.model import Assessment
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,11 +21,12 @@ class ExplodingScorer:
     """Loads fine, then fails on the batch, as a model hitting a bad input or memory would."""
 
     version = "exploding-1"
+    languages = ("en",)
 
     def __init__(self) -> None:
         self.batches: list[int] = []
 
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def assess(self, texts: Sequence[str]) -> list[Assessment]:
         self.batches.append(len(texts))
         raise RuntimeError("the model fell over mid-batch")
 
@@ -30,9 +34,10 @@ class ExplodingScorer:
 class ShortScorer(ExplodingScorer):
     """Answers for fewer comments than it was given: must not publish the rest."""
 
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def assess(self, texts: Sequence[str]) -> list[Assessment]:
         self.batches.append(len(texts))
-        return [{"toxicity": 0.01}] * (len(texts) - 1)
+        plain = Assessment({"toxicity": 0.01}, LanguageGuess("en", 0.99), 3, 3)
+        return [plain] * (len(texts) - 1)
 
 
 @pytest.mark.parametrize("scorer_class", [ExplodingScorer, ShortScorer])
