@@ -275,7 +275,7 @@ def api_server(pg_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 
 
 def start_worker(env: dict[str, str], log: Path) -> Process:
-    """The worker processes a test stack needs (scoring, and the webhook deliveries)."""
+    """The scoring worker of a test stack."""
     process = start_process(moderation("worker"), env, log)
     try:
         wait_until(
@@ -296,10 +296,10 @@ def worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
         process.stop()
 
 
-@pytest.fixture
-def webhook_worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
-    """The worker that sends webhook deliveries (its own queue)."""
-    process = start_process(moderation("webhook-worker"), pg_env, tmp_path / "webhooks.log")
+def start_webhook_worker(env: dict[str, str], log: Path) -> Process:
+    """The worker that sends webhook deliveries (its own queue, so a slow site's endpoint
+    never delays scoring)."""
+    process = start_process(moderation("webhook-worker"), env, log)
     try:
         wait_until(
             lambda: " ready." in process.output(),
@@ -307,6 +307,16 @@ def webhook_worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[P
             what="the webhook worker",
             process=process,
         )
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture
+def webhook_worker_process(pg_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
+    process = start_webhook_worker(pg_env, tmp_path / "webhooks.log")
+    try:
         yield process
     finally:
         process.stop()

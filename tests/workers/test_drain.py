@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import ToxicityModel, load_default_model
+from classifiers.model import Assessment
 from service.db import session_scope
 from service.queue import enqueue_scoring
 from service.tables import AuditEvent, Comment, CommentStatus
@@ -124,13 +125,14 @@ def _stream(
 
     class PostingWhileScoring:
         version = model.version
+        languages = model.languages
 
-        def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        def assess(self, texts: Sequence[str]) -> list[Assessment]:
             if posted[0] < comments:
                 store_pending(sessions, 1)
                 enqueue_scoring()  # what the API does after each commit
                 posted[0] += 1
-            return model.score(texts)
+            return model.assess(texts)
 
     scorer = PostingWhileScoring()
     store_pending(sessions, 1)

@@ -3,13 +3,12 @@ Celery task a worker runs (only a failed model load was tested before)."""
 
 from collections.abc import Sequence
 
-from classifiers.language import LanguageGuess
-from classifiers.model import Assessment
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.language import LanguageGuess
+from classifiers.model import Assessment
 from service.db import session_scope
 from service.metrics import SCORING_FAILURES
 from service.tables import AuditEvent, Comment, CommentStatus

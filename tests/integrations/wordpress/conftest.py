@@ -32,6 +32,7 @@ from tests.conftest import (
     service_env,
     start_api,
     start_process,
+    start_webhook_worker,
     start_worker,
     wait_until,
 )
@@ -193,7 +194,7 @@ def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPress]:
 
 @dataclass
 class ServiceStack:
-    """The service for a module of WordPress tests: one API and one worker, started once
+    """The service for a module of WordPress tests: one API and its workers, started once
     (each start costs tens of seconds on a busy machine). Tests make a site each, so they
     need no empty tables."""
 
@@ -202,6 +203,7 @@ class ServiceStack:
     folder: Path
     api: Process | None = None
     worker: Process | None = None
+    webhook_worker: Process | None = None
 
     @property
     def url(self) -> str:
@@ -235,12 +237,14 @@ def service(
         queue.clear_nudge_flag()  # one left by an earlier test would swallow the first nudge
         try:
             stack.worker = start_worker(env, folder / "worker.log")
+            stack.webhook_worker = start_webhook_worker(env, folder / "webhooks.log")
             stack.start_api()
             yield stack
         finally:
             stack.stop_api()
-            if stack.worker is not None:
-                stack.worker.stop()
+            for process in (stack.worker, stack.webhook_worker):
+                if process is not None:
+                    process.stop()
             db.get_engine().dispose()
             reset_caches()
             get_moderation_settings.cache_clear()
