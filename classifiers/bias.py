@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifiers.lexicon import IDENTITY_TERMS
 from classifiers.model import ToxicityModel
 
 # (adjective form, group form)
@@ -59,6 +60,12 @@ BIAS_IDENTITIES: tuple[tuple[str, str], ...] = (
     ("Irish", "Irish people"),
     ("Sudanese", "Sudanese people"),
     ("Bosnian", "Bosnians"),
+)
+
+# The terms the identity mask does not cover: the hardest test of whether the model learned
+# what an attack is rather than which words are identities.
+UNCOVERED_IDENTITIES: frozenset[str] = frozenset(
+    adj for adj, _ in BIAS_IDENTITIES if adj.lower() not in IDENTITY_TERMS
 )
 
 NEUTRAL_TEMPLATES: tuple[str, ...] = (

@@ -416,7 +416,22 @@ ISSUE_EXAMPLES: dict[str, frozenset[str]] = {
 
 # CI fails when a category's pass rate drops below its floor. Floors start at the rate the
 # shipped model measured (rounded down) and only go up; the goal is 0.90 everywhere.
-FUNCTIONAL_FLOORS: dict[str, float] = {category.name: 0.0 for category in CATEGORIES}
+# Model 2026-12-02 under the default policy measured: identity_neutral 0.93, counter_speech
+# 0.54, negation 0.93, profanity_untargeted 1.00, criticism_of_officials 1.00,
+# obfuscated_insults 0.76, threats_and_self_harm 0.24, implicit_derogation 0.52, dehumanising
+# 0.56, other_languages 1.00.
+FUNCTIONAL_FLOORS: dict[str, float] = {
+    "identity_neutral": 0.9,
+    "counter_speech": 0.5,
+    "negation": 0.9,
+    "profanity_untargeted": 1.0,
+    "criticism_of_officials": 1.0,
+    "obfuscated_insults": 0.75,
+    "threats_and_self_harm": 0.2,
+    "implicit_derogation": 0.5,
+    "dehumanising": 0.55,
+    "other_languages": 1.0,
+}
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class LabelThreshold:
 # calibration split and the functional suite (docs/classifier.md, "Default policy").
 DEFAULT_THRESHOLDS: Mapping[str, LabelThreshold] = {
     "toxicity": LabelThreshold(approve_below=0.5, reject_at=None),
-    "severe_toxicity": LabelThreshold(approve_below=0.5, reject_at=0.8),
+    "severe_toxicity": LabelThreshold(approve_below=0.5, reject_at=0.6),
     "identity_attack": LabelThreshold(approve_below=0.5, reject_at=0.8),
     "insult": LabelThreshold(approve_below=0.5, reject_at=None),
     "profanity": LabelThreshold(approve_below=0.9, reject_at=None),

@@ -95,7 +95,8 @@ def _fits(page: Page, what: str) -> None:
     widest = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
             .filter((el) => el.getBoundingClientRect().right > 391)
-            .slice(-3).map((el) => el.tagName + '.' + el.className + ' ' + el.textContent.slice(0, 40))"""
+            .slice(-3)
+            .map((el) => `${el.tagName}.${el.className} ${el.textContent.slice(0, 40)}`)"""
     )
     assert width <= PHONE["width"], (
         f"{what}: the page is {width} px wide on a 390 px screen; too wide: {widest}"
