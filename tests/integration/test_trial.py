@@ -34,9 +34,12 @@ def test_make_run_serves_scores_and_publishes_on_embedded_defaults(tmp_path: Pat
             assert link in output, link
         # Celery's banner and warnings are in the worker's log, not on the terminal.
         assert "SecurityWarning" not in output and " ready." not in output
-        assert (
-            " ready." in (tmp_path / "var" / "log" / "worker.log").read_text()
-        )  # Celery's own banner
+        # Celery's own banner, in its log: the ready line means the API takes comments (they are
+        # durable), and on a busy machine the worker may finish starting just after it.
+        worker_log = tmp_path / "var" / "log" / "worker.log"
+        wait_until(
+            lambda: " ready." in worker_log.read_text(), timeout=60, what="the worker's banner"
+        )
         home = httpx.get(f"{base}/", timeout=5)
         assert home.status_code == 200 and "text/html" in home.headers["content-type"]
 

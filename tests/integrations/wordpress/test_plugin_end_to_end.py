@@ -277,7 +277,11 @@ def test_while_the_service_is_down_comments_wait_in_wordpress(
         wordpress.php("retry")
         return wordpress.comment(waiting["id"])["meta"]["status"] == "approved"
 
-    wait_until(resent_and_answered, timeout=90, what="the resent comment to be answered")
+    wait_until(
+        resent_and_answered,
+        timeout=90,
+        what=f"the resent comment to be answered: {wordpress.comment(waiting['id'])['meta']}",
+    )
     with session_scope() as session:
         stored = session.scalars(select(Comment).where(Comment.body == body)).all()
         assert len(stored) == 1

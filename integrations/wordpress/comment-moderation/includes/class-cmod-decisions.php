@@ -71,6 +71,12 @@ class CMod_Decisions {
 		// moderator's approval must not pull the comment back into the queue.
 		$last = CMod_Record::get( $comment_id, 'event_at' );
 		if ( null !== $state['at'] && '' !== $last && (float) $state['at'] < (float) $last ) {
+			// A resend of a comment the service already has (its answer was lost) brings the
+			// decision's time, older than the webhook event we kept: the service does have
+			// it, so it is no longer waiting to be sent.
+			if ( 'unsent' === CMod_Record::get( $comment_id, 'status' ) ) {
+				CMod_Record::set( $comment_id, 'status', (string) $state['status'] );
+			}
 			return 'stale';
 		}
 		// Nothing goes back to pending on the service, nor back to held once decided.
