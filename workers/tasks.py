@@ -15,6 +15,7 @@ from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
 from service.heartbeat import Heartbeat
+from service.model_registry.live import LiveModel
 from service.moderation.webhooks import (
     deliver,
     find_orphaned_deliveries,
@@ -38,16 +39,35 @@ log = logging.getLogger(__name__)
 _model: ToxicityModel | None = None
 # Rounds in flight run in threads: only one of them loads the model.
 _model_lock = threading.Lock()
+_live: LiveModel | None = None
 
 
 def load_scorer() -> ToxicityModel:
-    """The configured model, loaded once per process (a failed load is retried next batch)."""
-    global _model
+    """The model to score with: the store's live version (switched within
+    `model_check_seconds` of a promote or rollback), or the packaged one while none is live.
+    A model file set in the settings wins over both: an operator's explicit choice (and the
+    tests' fakes). A failed load is retried next batch."""
+    global _model, _live
+    settings = get_settings()
+    if settings.model_path:
+        with _model_lock:
+            if _model is None:
+                _model = load_model(settings.model_path)
+            return _model
     with _model_lock:
-        if _model is None:
-            path = get_settings().model_path
-            _model = load_model(path) if path else load_default_model()
-        return _model
+        if _live is None:
+            _live = LiveModel(
+                check_seconds=settings.model_check_seconds, fallback=load_default_model
+            )
+    return _live.current(sessions=get_session_factory())
+
+
+def forget_scorer() -> None:
+    """Drop the loaded model (tests that change the settings or the store between runs)."""
+    global _model, _live
+    with _model_lock:
+        _model = None
+        _live = None
 
 
 @worker_process_init.connect
