@@ -2,7 +2,6 @@
 
 import gc
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -10,12 +9,12 @@ from celery.signals import worker_process_init, worker_ready
 from prometheus_client import start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classifiers import ToxicityModel, load_default_model, load_model
+from classifiers import ToxicityModel
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
 from service.heartbeat import Heartbeat
-from service.model_registry.live import LiveModel
+from service.model_registry.live import live_model
 from service.moderation.webhooks import (
     deliver,
     find_orphaned_deliveries,
@@ -36,38 +35,10 @@ from workers.scoring import RoundPacer, drain
 log = logging.getLogger(__name__)
 
 
-_model: ToxicityModel | None = None
-# Rounds in flight run in threads: only one of them loads the model.
-_model_lock = threading.Lock()
-_live: LiveModel | None = None
-
-
 def load_scorer() -> ToxicityModel:
-    """The model to score with: the store's live version (switched within
-    `model_check_seconds` of a promote or rollback), or the packaged one while none is live.
-    A model file set in the settings wins over both: an operator's explicit choice (and the
-    tests' fakes). A failed load is retried next batch."""
-    global _model, _live
-    settings = get_settings()
-    if settings.model_path:
-        with _model_lock:
-            if _model is None:
-                _model = load_model(settings.model_path)
-            return _model
-    with _model_lock:
-        if _live is None:
-            _live = LiveModel(
-                check_seconds=settings.model_check_seconds, fallback=load_default_model
-            )
-    return _live.current(sessions=get_session_factory())
-
-
-def forget_scorer() -> None:
-    """Drop the loaded model (tests that change the settings or the store between runs)."""
-    global _model, _live
-    with _model_lock:
-        _model = None
-        _live = None
+    """The live model (service.model_registry.live says which, and how a promote reaches a
+    running worker). A failed load is raised; the round is held and retried next batch."""
+    return live_model()
 
 
 @worker_process_init.connect

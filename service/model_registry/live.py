@@ -130,3 +130,47 @@ class LiveModel:
         if row is None:  # promoted away between the two queries: the next check finds it
             raise LookupError(f"model version row {marker} is gone")
         return load_stored_model(row)
+
+
+_configured: "ToxicityModel | None" = None
+_live: LiveModel | None = None
+_process_lock = threading.Lock()
+
+
+def _packaged_model() -> "ToxicityModel":
+    from classifiers import load_default_model
+
+    return load_default_model()
+
+
+def live_model() -> "ToxicityModel":
+    """The model this process scores with, workers and the API's in-request scoring alike:
+    the store's live version (followed within `model_check_seconds`), or the packaged one
+    while none is live. A model file named in the settings (MODERATION_MODEL_PATH) wins over
+    both: an operator's explicit choice, and how tests give a worker a broken model."""
+    global _configured, _live
+    from service.config import get_settings
+    from service.db import get_session_factory
+
+    settings = get_settings()
+    with _process_lock:
+        if settings.model_path:
+            if _configured is None:
+                from classifiers import load_model
+
+                _configured = load_model(settings.model_path)
+            return _configured
+        if _live is None:
+            _live = LiveModel(check_seconds=settings.model_check_seconds, fallback=_packaged_model)
+        live = _live
+    # Outside the process lock: LiveModel has its own, and a slow switch must not block a
+    # caller that only wants the settings' model.
+    return live.current(sessions=get_session_factory())
+
+
+def forget_live_model() -> None:
+    """Drop what this process loaded (tests that change the settings or the store)."""
+    global _configured, _live
+    with _process_lock:
+        _configured = None
+        _live = None

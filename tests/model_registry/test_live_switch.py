@@ -11,7 +11,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope
+from service.integrations.scoring import live_model as api_live_model
 from service.model_registry import store
+from service.model_registry.live import forget_live_model
 from service.tables import Comment, ModelChange, ModelVersion
 from tests.conftest import store_pending
 from workers import tasks
@@ -22,9 +24,9 @@ SWITCH_WITHIN_SECONDS = 5.0
 
 @pytest.fixture
 def worker_scorer(registry: str) -> Iterator[None]:
-    tasks.forget_scorer()
+    forget_live_model()
     yield
-    tasks.forget_scorer()
+    forget_live_model()
 
 
 def _version_seen_within(expected: str, seconds: float) -> float:
@@ -53,6 +55,8 @@ def test_a_promote_and_a_rollback_reach_load_scorer_within_5_s(
         store.promote(session=session, version="registry-test-b", actor="test")
     took = _version_seen_within("registry-test-b", SWITCH_WITHIN_SECONDS)
     print(f"promote reached load_scorer in {took:.2f} s")
+    # The API's in-request scoring (Perspective, Coral) holds the same live model.
+    assert api_live_model().version == "registry-test-b"
 
     ids = store_pending(sessions, 3)
     result = score_round(
