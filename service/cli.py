@@ -318,6 +318,15 @@ def _register_integration_commands() -> None:
 _register_integration_commands()
 
 
+def _register_model_registry_commands() -> None:
+    from service.model_registry.cli import register
+
+    register(app)
+
+
+_register_model_registry_commands()
+
+
 def main() -> None:
     from service.cli_errors import USER_ERRORS, debugging, explain
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
 
     # The classifier file the workers load; unset means the model shipped in classifiers/.
     model_path: Path | None = None
+    # How often a worker asks the store which model version is live (one indexed query on a
+    # tiny table): a promote or rollback reaches every worker within this, without a restart.
+    model_check_seconds: float = 2.0
 
     # A worker serves its Prometheus metrics on this port when set (compose sets 9100).
     worker_metrics_port: int | None = None

@@ -1,4 +1,4 @@
-"""The store's tables: sites, comments and the append-only audit log."""
+"""The store's tables: sites, comments, the append-only audit logs and model versions."""
 
 import uuid
 from datetime import datetime
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -320,3 +321,61 @@ class ProcessHeartbeat(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # "worker" | "beat"
     name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host and pid
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ModelStatus(StrEnum):
+    # Registered, deciding nothing.
+    CANDIDATE = "candidate"
+    # Scored beside the live model on new comments, deciding nothing.
+    SHADOW = "shadow"
+    # The one the workers decide with.
+    LIVE = "live"
+    # Was live once; kept so a rollback (or an audit) can still reach it.
+    RETIRED = "retired"
+
+
+class ModelVersion(Base):
+    """One classifier version: its skops file, its card and where it stands.
+
+    The file's bytes live here, not on a volume, so a worker on any host loads the live one
+    from the store alone. At most one row is live (the partial unique index)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        Index(
+            "uq_model_versions_live",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'live'"),
+            sqlite_where=text("status = 'live'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The model's own `version`: what decisions record as comments.model_version.
+    version: Mapped[str] = mapped_column(String(100), unique=True)
+    parent_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=ModelStatus.CANDIDATE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))  # "shipped", "cli", "moderator:<name>"
+    training_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The card's evaluation figures, as `evaluate` wrote them.
+    metrics: Mapped[Any] = mapped_column(JSON, default=dict)
+    # The whole card: the model is handed it when loaded, as it would be from the file beside.
+    card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    file: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ModelChange(Base):
+    """One change of the live model (register as live, promote, rollback). Only inserted."""
+
+    __tablename__ = "model_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))  # "register" | "promote" | "rollback"
+    from_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    to_version: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

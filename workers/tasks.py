@@ -2,7 +2,6 @@
 
 import gc
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -10,11 +9,12 @@ from celery.signals import worker_process_init, worker_ready
 from prometheus_client import start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from classifiers import ToxicityModel, load_default_model, load_model
+from classifiers import ToxicityModel
 from service.comments import count_stale_pending
 from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
 from service.heartbeat import Heartbeat
+from service.model_registry.live import live_model
 from service.moderation.webhooks import (
     deliver,
     find_orphaned_deliveries,
@@ -35,19 +35,10 @@ from workers.scoring import RoundPacer, drain
 log = logging.getLogger(__name__)
 
 
-_model: ToxicityModel | None = None
-# Rounds in flight run in threads: only one of them loads the model.
-_model_lock = threading.Lock()
-
-
 def load_scorer() -> ToxicityModel:
-    """The configured model, loaded once per process (a failed load is retried next batch)."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            path = get_settings().model_path
-            _model = load_model(path) if path else load_default_model()
-        return _model
+    """The live model (service.model_registry.live says which, and how a promote reaches a
+    running worker). A failed load is raised; the round is held and retried next batch."""
+    return live_model()
 
 
 @worker_process_init.connect

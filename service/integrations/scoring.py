@@ -1,47 +1,35 @@
 """Scoring inside the API process, for callers that need the answer in the request.
 
-The same model file and the same policy code as the workers (service.policy.decide with the
-site's policy). The model is loaded once per API process, on first use.
+The same model and the same policy code as the workers (service.policy.decide with the
+site's policy). The model is loaded on first use and followed as the live version changes.
 """
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi.concurrency import run_in_threadpool
 
-from service.config import get_settings
+from service.model_registry.live import forget_live_model as _forget_registry_model
+from service.model_registry.live import live_model as _registry_live_model
 
 if TYPE_CHECKING:
     # Imported only when a model is loaded: the API process starts without scikit-learn
     # (and its memory) until an in-request scoring call first needs it.
     from classifiers import Contribution, ToxicityModel
 
-_model: "ToxicityModel | None" = None
-_model_lock = threading.Lock()
-
 # What Perspective's clients and our own callers assume when a model card names none.
 DEFAULT_LANGUAGES = ("en",)
 
 
 def live_model() -> "ToxicityModel":
-    """The model the workers score with. The one place this package gets it from: when model
-    versions move into the store (service/model_registry), only this changes."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            from classifiers import load_default_model, load_model
-
-            path = get_settings().model_path
-            _model = load_model(path) if path else load_default_model()
-        return _model
+    """The model the workers score with (service.model_registry.live): the store's live
+    version, switched within seconds of a promote or rollback."""
+    return _registry_live_model()
 
 
 def forget_live_model() -> None:
-    global _model
-    with _model_lock:
-        _model = None
+    _forget_registry_model()
 
 
 def model_languages(model: "ToxicityModel") -> tuple[str, ...]:

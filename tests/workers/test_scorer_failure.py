@@ -47,7 +47,8 @@ def test_a_batch_whose_scoring_raises_is_held_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scorer = scorer_class()
-    monkeypatch.setattr(tasks, "_model", scorer)
+    # The model the task loads (workers.tasks.load_scorer) is this one.
+    monkeypatch.setattr(tasks, "load_scorer", lambda: scorer)
     ids = store_pending(sessions, 5)
     failures_before = SCORING_FAILURES._value.get()
 

@@ -1,0 +1,83 @@
+"""`moderation model list|register|promote|rollback` through Typer's runner, on PostgreSQL."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.db import session_scope
+from service.model_registry import store
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["model", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _listed() -> list[dict[str, object]]:
+    code, out, _ = _run("list", "--json")
+    assert code == 0
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_list_shows_every_version_with_its_status(registry: str, shipped_version: str) -> None:
+    code, out, _ = _run("list")
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.split()[:5] == ["version", "status", "parent", "created", "by"]
+    assert row.split()[:2] == [shipped_version, "live"]
+    (listed,) = _listed()
+    assert listed["version"] == shipped_version and listed["status"] == "live"
+    assert set(listed["roc_auc"]) >= {"toxicity", "identity_attack"}  # type: ignore[arg-type]
+
+
+def test_register_promote_and_rollback_are_audited(
+    registry: str, shipped_version: str, model_copies: dict[str, Path]
+) -> None:
+    code, out, _ = _run("register", str(model_copies["registry-test-b"]))
+    assert code == 0 and "registered registry-test-b as candidate" in out
+    assert [(v["version"], v["status"], v["parent_version"]) for v in _listed()] == [
+        (shipped_version, "live", None),
+        ("registry-test-b", "candidate", shipped_version),
+    ]
+    code, out, _ = _run("promote", "registry-test-b", "--reason", "fewer held")
+    assert code == 0 and f"registry-test-b is live (was {shipped_version}" in out
+    assert [v["status"] for v in _listed()] == ["retired", "live"]
+    code, out, _ = _run("rollback")
+    assert code == 0 and f"{shipped_version} is live again" in out
+    assert [v["status"] for v in _listed()] == ["live", "retired"]
+    with session_scope() as session:
+        changes = [
+            (c.action, c.from_version, c.to_version, c.reason, c.actor.startswith("cli"))
+            for c in store.list_changes(session=session)
+        ]
+    assert changes[1:] == [
+        ("promote", shipped_version, "registry-test-b", "fewer held", True),
+        ("rollback", "registry-test-b", shipped_version, None, True),
+    ]
+
+
+def test_mistakes_are_one_line_and_exit_1(
+    registry: str, shipped_version: str, model_copies: dict[str, Path], tmp_path: Path
+) -> None:
+    code, _, err = _run("promote", "no-such-version")
+    assert code == 1 and "no model version 'no-such-version'" in err
+    code, _, err = _run("promote", shipped_version)
+    assert code == 1 and "live already" in err
+    code, _, err = _run("rollback")
+    assert code == 1 and "nothing to roll back to" in err
+    code, _, err = _run("register", str(tmp_path / "missing.skops"))
+    assert code == 1 and "no model file" in err
+    not_a_model = tmp_path / "junk.skops"
+    not_a_model.write_bytes(b"not a model")
+    code, _, err = _run("register", str(not_a_model))
+    assert code == 1 and "refusing to load" in err
+    code, _, err = _run("register", str(model_copies["registry-test-b"]), "--status", "live")
+    assert code == 1 and "promote" in err
+    _run("register", str(model_copies["registry-test-b"]))
+    code, _, err = _run("register", str(model_copies["registry-test-b"]))
+    assert code == 1 and "registered already" in err
+    assert [v["version"] for v in _listed()] == [shipped_version, "registry-test-b"]
