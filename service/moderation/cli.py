@@ -1,11 +1,16 @@
-"""`moderation moderator ...` and `moderation site policy|rotate-key|webhook` commands."""
+"""`moderation moderator ...` and `moderation site policy|tune|rotate-key|webhook` commands."""
 
 import json
-from typing import Annotated
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from service.tables import ModeratorRole
+
+if TYPE_CHECKING:
+    from service.moderation.tuning import TuningReport
 
 moderator_app = typer.Typer(help="Manage moderators and admins.", no_args_is_help=True)
 CLI_ACTOR = "cli"
@@ -231,6 +236,121 @@ def site_policy(
         typer.echo(json.dumps(policy_view(site), indent=2))
 
 
+def _since(value: str | None) -> datetime | None:
+    """--since: an ISO date or time (UTC unless it says otherwise), or a number of days back."""
+    if value is None:
+        return None
+    if days := re.fullmatch(r"(\d{1,5})d", value.strip()):
+        return datetime.now(UTC) - timedelta(days=int(days.group(1)))
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        _fail(f"--since {value!r}: write a date (2026-11-01), a time (2026-11-01T08:00Z) or 30d")
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _percent(share: float) -> str:
+    return f"{share:.1%}"
+
+
+def _share_line(name: str, now: str, tuned: str, interval: tuple[float, float]) -> str:
+    low, high = interval
+    return f"{name:<14}{now:>10}{tuned:>10}   (95% Wilson {_percent(low)} to {_percent(high)})"
+
+
+def _tuning_lines(name: str, report: "TuningReport") -> list[str]:
+    since = report.window_start.strftime("%Y-%m-%d %H:%M UTC") if report.window_start else "-"
+    lines = [
+        f"site {name}: hold thresholds for at most {_percent(report.max_civil_held)} of civil "
+        f"comments held, from comments since {since} ({report.window_days:.1f} days)",
+        f"civil: {report.civil} ({report.civil_by_moderators} approved by moderators, "
+        f"{report.civil - report.civil_by_moderators} published and never taken down); "
+        f"toxic: {report.toxic} (rejected or taken down by moderators); "
+        f"undecided: {report.undecided}; unscored: {report.unscored}",
+        "",
+        f"{'attribute':<18}{'now':>7}{'tuned':>8}{'reject':>8}",
+    ]
+    for row in report.thresholds:
+        reject = "-" if row.reject_at is None else f"{row.reject_at:.3f}"
+        lines.append(f"{row.attribute:<18}{row.current:>7.3f}{row.tuned:>8.3f}{reject:>8}")
+    lines += [
+        f"(every hold threshold x {report.factor:.3f}, rounded up, capped at its reject "
+        "threshold; reject thresholds unchanged)",
+        "",
+        f"{'':<14}{'now':>10}{'tuned':>10}",
+        _share_line(
+            "civil held",
+            _percent(report.civil_held_now.value),
+            _percent(report.civil_held.value),
+            report.civil_held.interval,
+        ),
+    ]
+    if report.toxic:
+        lines.append(
+            _share_line(
+                "toxic caught",
+                _percent(report.caught_now.value),
+                _percent(report.caught.value),
+                report.caught.interval,
+            )
+        )
+    else:
+        lines.append("toxic caught  no comment rejected or taken down by moderators yet")
+    low, high = report.held_per_day.interval
+    lines += [
+        f"{'held per day':<14}{report.held_per_day_now.value:>10.1f}"
+        f"{report.held_per_day.value:>10.1f}   (95% {low:.1f} to {high:.1f}, at "
+        f"{report.held_per_day.submitted_per_day:.1f} comments a day)",
+        "On scores only: word lists and the language rule hold on top of this.",
+    ]
+    return lines
+
+
+def site_tune(
+    name: str,
+    max_civil_held: Annotated[
+        float,
+        typer.Option(help="share of civil comments that may be held, e.g. 0.02 for 2%"),
+    ],
+    since: Annotated[
+        str | None, typer.Option(help="only comments since: 2026-11-01, or 30d for 30 days")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="store the tuned hold thresholds (recorded)")
+    ] = False,
+) -> None:
+    """Hold thresholds from the site's own moderator decisions; --apply stores them."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.moderation.tuning import apply_tuning, tune_site
+    from service.sites import get_site_by_name
+
+    start = _since(since)
+    with session_scope() as session:
+        site = get_site_by_name(session=session, name=name)
+        if site is None:
+            _fail(f"no site named {name!r}")
+            return
+        try:
+            report = tune_site(
+                session=session, site=site, max_civil_held=max_civil_held, since=start
+            )
+            if apply:
+                apply_tuning(
+                    session=session, site=site, report=report, actor=CLI_ACTOR, since=start
+                )
+        except ModerationError as exc:
+            _fail(exc.message)
+            return
+    for line in _tuning_lines(name, report):
+        typer.echo(line)
+    if apply:
+        typer.echo("applied: the site's hold thresholds are the tuned ones (see site changes)")
+    else:
+        typer.echo("not applied: run again with --apply to store these thresholds")
+
+
 def site_rotate_key(name: str) -> None:
     """Give a site a new key (printed once); the old key stops working at once."""
     from service.db import session_scope
@@ -271,5 +391,6 @@ def site_webhook(
 def register(app: typer.Typer, site_app: typer.Typer) -> None:
     app.add_typer(moderator_app, name="moderator")
     site_app.command("policy")(site_policy)
+    site_app.command("tune")(site_tune)
     site_app.command("rotate-key")(site_rotate_key)
     site_app.command("webhook")(site_webhook)

@@ -48,3 +48,10 @@ class InvalidPolicy(ModerationError):
 class ReasonRequired(ModerationError):
     status_code = 422
     code = "reason_required"
+
+
+class TuningRefused(ModerationError):
+    """Thresholds cannot be tuned from this site's decisions (too few, or a bad target)."""
+
+    status_code = 422
+    code = "tuning_refused"

@@ -148,7 +148,18 @@ def _rate_limit(value: str) -> str | None:
     return value
 
 
-def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpdate) -> Site:
+def update_policy(
+    *,
+    session: Session,
+    site: Site,
+    actor: str,
+    update: PolicyUpdate,
+    action: str = "policy",
+    basis: dict[str, Any] | None = None,
+) -> Site:
+    """Apply the fields of `update` that are set; the audit row records each field that
+    changed (from, to) and, from a tool that worked the change out (`moderation site tune`),
+    its own action name and what it was worked out from (`basis`)."""
     before = policy_view(site)
     if update.mode is not None:
         try:
@@ -191,7 +202,9 @@ def update_policy(*, session: Session, site: Site, actor: str, update: PolicyUpd
         key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
     }
     if changes:
-        session.add(SiteChange(site_id=site.id, actor=actor, action="policy", changes=changes))
+        if basis is not None:
+            changes["basis"] = basis
+        session.add(SiteChange(site_id=site.id, actor=actor, action=action, changes=changes))
     session.flush()
     # The API caches sites by key (its quota and text keeping are read from there): this
     # process sees the change once committed, others within 2 x SITE_CACHE_SECONDS.
