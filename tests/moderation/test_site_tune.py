@@ -24,7 +24,7 @@ from service.comments import (
     record_decisions,
     submit_comments,
 )
-from service.db import utcnow
+from service.db import get_session_factory, utcnow
 from service.moderation.accounts import Reviewer, get_moderator_by_name, get_reviewer
 from service.moderation.errors import TuningRefused
 from service.moderation.review import Action, apply_action
@@ -410,3 +410,28 @@ def test_the_pure_function_refuses_like_the_command() -> None:
             data=DecisionData([], 0, 0, None, datetime(2026, 11, 1)),
             max_civil_held=TARGET,
         )
+
+
+def test_tune_reads_the_embedded_store_too(sqlite_env: object) -> None:
+    """`make run` keeps its store in SQLite: the same query and figures there."""
+    sessions = get_session_factory()
+    with sessions() as session:
+        username, _ = make_moderator(session, admin=True)
+        moderator = get_moderator_by_name(session=session, username=username)
+        found = get_reviewer(session=session, moderator_id=moderator.id)
+        assert found is not None
+    name = _site(sessions, found, _fixture())
+    with sessions() as session:
+        report = tune_site(session=session, site=_site_named(session, name), max_civil_held=TARGET)
+    assert (report.civil, report.civil_by_moderators, report.toxic) == (400, 100, 45)
+    assert report.civil_held.count == math.floor(TARGET * 400)
+
+
+def test_refuses_when_reject_thresholds_alone_stop_too_many_civil_comments() -> None:
+    """Civil comments at a reject threshold (restored by a moderator) count against the
+    target whatever the hold thresholds: 5 of 65 is over 2%, and no tuning can fix that."""
+    civil = [KnownComment(_scores(toxicity=0.6), Verdict.CIVIL, True) for _ in range(60)]
+    restored = [KnownComment(_scores(severe_toxicity=0.65), Verdict.CIVIL, True)] * 5
+    data = DecisionData(civil + restored, 65, 0, datetime(2026, 11, 1), datetime(2026, 11, 2))
+    with pytest.raises(TuningRefused, match=r"^5 of 65 civil comments \(7.7%\) reach a reject"):
+        tune_hold_thresholds(policy=default_policy(0.5, 0.9), data=data, max_civil_held=TARGET)
