@@ -435,3 +435,18 @@ def test_refuses_when_reject_thresholds_alone_stop_too_many_civil_comments() -> 
     data = DecisionData(civil + restored, 65, 0, datetime(2026, 11, 1), datetime(2026, 11, 2))
     with pytest.raises(TuningRefused, match=r"^5 of 65 civil comments \(7.7%\) reach a reject"):
         tune_hold_thresholds(policy=default_policy(0.5, 0.9), data=data, max_civil_held=TARGET)
+
+
+def test_tune_refuses_a_since_it_cannot_read(
+    reviewer: Reviewer, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        site, _ = make_site(session)
+        name = site.name
+    code, out, err = _tune(name, "--max-civil-held", "0.02", "--since", "last tuesday")
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        "--since 'last tuesday': write a date (2026-11-01), a time (2026-11-01T08:00Z) or 30d"
+    )
+    code, _, err = _tune("no-such-site", "--max-civil-held", "0.02")
+    assert code == 1 and err.strip() == "no site named 'no-such-site'"
