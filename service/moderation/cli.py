@@ -302,7 +302,8 @@ def _tuning_lines(name: str, report: "TuningReport") -> list[str]:
         f"{'held per day':<14}{report.held_per_day_now.value:>10.1f}"
         f"{report.held_per_day.value:>10.1f}   (95% {low:.1f} to {high:.1f}, at "
         f"{report.held_per_day.submitted_per_day:.1f} comments a day)",
-        "On scores only: word lists and the language rule hold on top of this.",
+        "Held counts the rejected too; on scores only: word lists and the language rule hold "
+        "on top of this.",
     ]
     return lines
 

@@ -268,7 +268,8 @@ def tune_hold_thresholds(
     tuned = tunable_attributes(policy)
     if not tuned:
         raise TuningRefused("this policy holds on no score: there is no hold threshold to tune")
-    # Floor: a share of a count is a whole number of comments, never rounded up past the target.
+    # A whole number of comments, rounded down so that the target holds; the 1e-9 undoes the
+    # product's float error (0.29 * 100 is 28.999999999999996, and 29 comments are allowed).
     allowed = math.floor(max_civil_held * len(civil) + 1e-9)
     stuck, ratios = _civil_ratios(policy, tuned, civil)
     if stuck > allowed:
@@ -361,35 +362,23 @@ def _report(
     data: DecisionData,
     civil_total: int,
 ) -> TuningReport:
-    counts = {
-        name: 0
-        for name in (
-            "civil_now",
-            "civil",
-            "toxic",
-            "caught_now",
-            "caught",
-            "held_now",
-            "held",
-            "undecided",
-            "by_moderators",
-        )
-    }
+    civil_now = civil_then = toxic = caught_now = caught_then = undecided = by_moderators = 0
+    held_now = held_then = 0
     for comment in data.comments:
         now = decide(comment.scores, policy).status
         then = decide(comment.scores, tuned_policy).status
-        counts["held_now"] += now == CommentStatus.HELD
-        counts["held"] += then == CommentStatus.HELD
+        held_now += now == CommentStatus.HELD
+        held_then += then == CommentStatus.HELD
         if comment.verdict == Verdict.CIVIL:
-            counts["civil_now"] += now != CommentStatus.APPROVED
-            counts["civil"] += then != CommentStatus.APPROVED
-            counts["by_moderators"] += comment.by_moderator
+            civil_now += now != CommentStatus.APPROVED
+            civil_then += then != CommentStatus.APPROVED
+            by_moderators += comment.by_moderator
         elif comment.verdict == Verdict.TOXIC:
-            counts["toxic"] += 1
-            counts["caught_now"] += now != CommentStatus.APPROVED
-            counts["caught"] += then != CommentStatus.APPROVED
+            toxic += 1
+            caught_now += now != CommentStatus.APPROVED
+            caught_then += then != CommentStatus.APPROVED
         else:
-            counts["undecided"] += 1
+            undecided += 1
     scored = len(data.comments)
     per_day = data.submitted / data.days
     return TuningReport(
@@ -406,18 +395,18 @@ def _report(
         ],
         label_thresholds=labels,
         civil=civil_total,
-        civil_by_moderators=counts["by_moderators"],
-        toxic=counts["toxic"],
-        undecided=counts["undecided"],
+        civil_by_moderators=by_moderators,
+        toxic=toxic,
+        undecided=undecided,
         unscored=data.unscored,
         window_start=data.window_start,
         window_days=data.days,
-        civil_held_now=Share(counts["civil_now"], civil_total),
-        civil_held=Share(counts["civil"], civil_total),
-        caught_now=Share(counts["caught_now"], counts["toxic"]),
-        caught=Share(counts["caught"], counts["toxic"]),
-        held_per_day_now=PerDay(Share(counts["held_now"], scored), per_day),
-        held_per_day=PerDay(Share(counts["held"], scored), per_day),
+        civil_held_now=Share(civil_now, civil_total),
+        civil_held=Share(civil_then, civil_total),
+        caught_now=Share(caught_now, toxic),
+        caught=Share(caught_then, toxic),
+        held_per_day_now=PerDay(Share(held_now, scored), per_day),
+        held_per_day=PerDay(Share(held_then, scored), per_day),
     )
 
 
