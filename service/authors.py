@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from service.comments import decode_cursor, encode_cursor
 from service.db import Base, utcnow
 from service.errors import InvalidComment
-from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
+from service.integrations.text import plain_comment
+from service.tables import (
+    AnalyzedText,
+    AuditEvent,
+    Comment,
+    CommentStatus,
+    Site,
+    SuggestionFeedback,
+    WebhookDelivery,
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,29 @@ def _erase_copies(*, session: Session, comment_ids: Sequence[str]) -> None:
         session.execute(statement, execution_options={"synchronize_session": False})
 
 
+# Tables that keep a site's texts with no link to a comment: Perspective's analysed texts (kept
+# when a site asks) and suggestscore feedback (Coral sends one per moderator decision, with the
+# comment's text). Perspective's wire format names no author, so the only way to find a reader's
+# copies is the text itself: rows of the same site with exactly an erased comment's text go.
+SAME_TEXT_COPIES = (AnalyzedText, SuggestionFeedback)
+# Texts per statement: an IN list this long is hashed by PostgreSQL, so each statement is one
+# pass over the site's rows, and a prolific author's erasure is a few statements, not one each.
+_TEXTS_PER_STATEMENT = 500
+
+
+def _erase_same_text_copies(*, session: Session, site: Site, texts: Sequence[str]) -> None:
+    # Both spellings: the copies keep a text as plain_comment made it (HTML to text), the
+    # comment's row keeps it as written.
+    distinct = sorted({form for text in texts for form in (text, plain_comment(text)) if form})
+    for start in range(0, len(distinct), _TEXTS_PER_STATEMENT):
+        chunk = distinct[start : start + _TEXTS_PER_STATEMENT]
+        for table in SAME_TEXT_COPIES:
+            session.execute(
+                delete(table).where(table.site_id == site.id, table.text.in_(chunk)),
+                execution_options={"synchronize_session": False},
+            )
+
+
 def erase_comments(*, session: Session, site: Site, author: Author) -> int:
     """Erase every comment of the author on this site; return how many were erased."""
     now = utcnow()
@@ -119,12 +151,13 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
     # scoring round holds is waited for and erased in the state the round left it in, rather
     # than skipped and published after the author asked for erasure.
     targets = session.execute(
-        select(Comment.id, Comment.status)
+        select(Comment.id, Comment.status, Comment.body)
         .where(_authored_by(site, author), Comment.status != CommentStatus.ERASED)
         .with_for_update()
     ).all()
     erased: list[str] = []
-    for comment_id, status in targets:
+    erased_texts: list[str] = []
+    for comment_id, status, body in targets:
         # Conditional on the status read above, so that the audit event's "from" is true.
         result = session.execute(
             update(Comment)
@@ -155,6 +188,8 @@ def erase_comments(*, session: Session, site: Site, author: Author) -> int:
             )
         )
         erased.append(comment_id)
+        erased_texts.append(body)
     _erase_copies(session=session, comment_ids=erased)
+    _erase_same_text_copies(session=session, site=site, texts=erased_texts)
     session.flush()
     return len(erased)
