@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from service.comments import decode_cursor, encode_cursor
 from service.db import Base, utcnow
 from service.errors import InvalidComment
-from service.tables import AuditEvent, Comment, CommentStatus, Site, WebhookDelivery
+from service.tables import (
+    AuditEvent,
+    Comment,
+    CommentStatus,
+    ShadowScore,
+    Site,
+    WebhookDelivery,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,10 @@ class TextCopy:
     scrubbed: Mapping[str, Any] = field(default_factory=dict)  # empty: delete the rows
 
 
+def _shadow_scores_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
+    return ShadowScore.comment_id.in_(comment_ids)
+
+
 def _deliveries_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
     events = select(AuditEvent.id).where(AuditEvent.comment_id.in_(comment_ids))
     return WebhookDelivery.audit_event_id.in_(events)
@@ -96,6 +107,9 @@ TEXT_COPIES: tuple[TextCopy, ...] = (
             ),
         },
     ),
+    # No text, but what a candidate model made of the reader's text, kept only to judge that
+    # model on it: an erased comment is no longer ours to judge models on. Deleted.
+    TextCopy(ShadowScore, _shadow_scores_of),
 )
 
 
