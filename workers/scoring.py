@@ -142,6 +142,8 @@ def shadow_round(
                 version=shadow.version,
                 scores={c.id: a.scores for c, a in zip(scored, assessed, strict=True)},
             )
+        SHADOW_SCORED.inc(stored)
+        return stored
     except Exception:
         log.exception(
             "shadow scoring failed for a round of %d comments; their decisions stand",
@@ -149,8 +151,6 @@ def shadow_round(
         )
         SHADOW_FAILURES.inc(len(scored))
         return 0
-    SHADOW_SCORED.inc(stored)
-    return stored
 
 
 def announce_round(

@@ -148,10 +148,12 @@ def record_shadow_scores(
         for comment_id in present
     ]
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # RETURNING counts what landed: a rowcount is not reported for this statement by every
+    # driver (psycopg gave -1).
     statement = (
         insert(ShadowScore)
         .values(rows)
         .on_conflict_do_nothing(index_elements=[ShadowScore.comment_id, ShadowScore.version])
+        .returning(ShadowScore.id)
     )
-    result = session.execute(statement)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(session.scalars(statement).all())
