@@ -40,11 +40,16 @@ def _shadow_copy(folder: Path) -> Path:
     )
 
 
-def _nudge(stack: Stack, count: int) -> None:
+def _settings(stack: Stack) -> Any:
     from service.config import Settings
+
+    return Settings(REDIS_URL=stack.redis_url, scoring_queue=stack.queue)
+
+
+def _nudge(stack: Stack, count: int) -> None:
     from service.queue import SCORE_PENDING_TASK, make_celery
 
-    celery = make_celery(Settings(REDIS_URL=stack.redis_url, scoring_queue=stack.queue))
+    celery = make_celery(_settings(stack))
     with celery.producer_or_acquire() as producer:
         for _ in range(count):
             celery.send_task(SCORE_PENDING_TASK, producer=producer)
@@ -90,7 +95,7 @@ def _drain(
         count=comments,
     )
     # One nudge per batch, as bench.run's drain sends them.
-    nudges = math.ceil(comments / 50)
+    nudges = math.ceil(comments / _settings(stack).batch_size)
     started_at = time.time()
     _nudge(stack, nudges)
     done, _ = store.wait_decided(connection, label, timeout=max(120.0, comments / 50), poll=0.25)
@@ -165,7 +170,8 @@ def run(*, comments: int, repeats: int, redis_db: int, out_dir: Path) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.shadow", description=__doc__)
-    parser.add_argument("--comments", type=int, default=5000, help="backlog of each drain")
+    # Long enough that a drain takes seconds, not one: the clock's ends are a round apart.
+    parser.add_argument("--comments", type=int, default=20_000, help="backlog of each drain")
     parser.add_argument("--repeats", type=int, default=2, help="drains each way")
     parser.add_argument("--redis-db", type=int, default=13, help="Redis DB for this run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
