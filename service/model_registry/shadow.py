@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -130,30 +131,64 @@ def record_shadow_scores(
     redelivered round) keeps its first row."""
     if not scores:
         return 0
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        return _write_at_once(session=session, version=version, scores=scores, now=now)
     present = session.scalars(
-        select(Comment.id)
-        .where(Comment.id.in_(list(scores)), Comment.status != CommentStatus.ERASED)
-        .with_for_update(read=True, key_share=True)
+        select(Comment.id).where(
+            Comment.id.in_(list(scores)), Comment.status != CommentStatus.ERASED
+        )
     ).all()
     if not present:
         return 0
-    now = utcnow()
-    rows = [
-        {
-            "comment_id": comment_id,
-            "version": version,
-            "scores": dict(scores[comment_id]),
-            "created_at": now,
-        }
-        for comment_id in present
-    ]
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # RETURNING counts what landed: a rowcount is not reported for this statement by every
-    # driver (psycopg gave -1).
     statement = (
-        insert(ShadowScore)
-        .values(rows)
+        sqlite_insert(ShadowScore)
+        .values(
+            [
+                {
+                    "comment_id": comment_id,
+                    "version": version,
+                    "scores": dict(scores[comment_id]),
+                    "created_at": now,
+                }
+                for comment_id in present
+            ]
+        )
         .on_conflict_do_nothing(index_elements=[ShadowScore.comment_id, ShadowScore.version])
+        # RETURNING counts what landed (a rowcount is not what every driver reports here).
         .returning(ShadowScore.id)
     )
     return len(session.scalars(statement).all())
+
+
+# One statement per round, the scores as one JSON document, as service.comments writes the
+# decisions. As a SQLAlchemy multi-row insert (what SQLite still gets) the write took longer
+# than the shadow's scoring: 3.3-4.4 s per 10,000 comments against 2 s, in an in-process drain
+# with two rounds in flight; this way 0.6-0.7 s.
+_WRITE_SHADOW_SCORES = """
+WITH scored AS (
+    SELECT * FROM json_to_recordset(%(scores)s::json) AS s(id varchar, scores json)
+), present AS (
+    SELECT c.id, scored.scores FROM comments AS c JOIN scored ON c.id = scored.id
+    WHERE c.status <> 'erased'
+    FOR KEY SHARE OF c
+), stored AS (
+    INSERT INTO shadow_scores (comment_id, version, scores, created_at)
+    SELECT id, %(version)s, scores, %(now)s FROM present
+    ON CONFLICT (comment_id, version) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM stored
+"""
+
+
+def _write_at_once(
+    *, session: Session, version: str, scores: Mapping[str, Mapping[str, float]], now: datetime
+) -> int:
+    document = orjson.dumps(
+        [{"id": comment_id, "scores": dict(values)} for comment_id, values in scores.items()]
+    ).decode()
+    result = session.connection().exec_driver_sql(
+        _WRITE_SHADOW_SCORES, {"scores": document, "version": version, "now": now}
+    )
+    return int(result.scalar_one())

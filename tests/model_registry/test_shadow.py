@@ -2,6 +2,7 @@
 that score new comments with the shadow version beside the live one without letting it
 decide. Real PostgreSQL, Redis, worker processes and model files; nothing here is a fake."""
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -379,6 +380,45 @@ def test_erasure_removes_the_shadow_scores_of_erased_comments(
     erased = [i for i in ids if i not in shadowed()]
     with session_scope(sessions) as session:
         assert record_shadow_scores(session=session, version=C, scores={i: {} for i in erased}) == 0
+
+
+def test_a_shadow_write_waits_for_an_erasure_in_progress_and_writes_nothing_for_it(
+    scorers: None, sessions: sessionmaker[Session]
+) -> None:
+    ids = store_pending(sessions, 2)
+    with session_scope(sessions) as session:
+        session.execute(
+            update(Comment).where(Comment.id.in_(ids)).values(status=CommentStatus.APPROVED)
+        )
+        site_id = session.scalars(select(Comment.site_id).where(Comment.id == ids[0])).one()
+    written: list[int] = []
+    erasing = sessions()
+    try:
+        site = erasing.get(Site, site_id)
+        assert site is not None
+        # The author's comments are locked and erased, not yet committed.
+        assert erase_comments(session=erasing, site=site, author=Author(author_name="R")) == 2
+
+        def shadow_write() -> None:
+            with session_scope(sessions) as session:
+                written.append(
+                    record_shadow_scores(
+                        session=session, version=B, scores={i: {"toxicity": 0.1} for i in ids}
+                    )
+                )
+
+        writer = threading.Thread(target=shadow_write)
+        writer.start()
+        writer.join(timeout=1.0)
+        assert writer.is_alive(), "the shadow write did not wait for the erasure"
+        erasing.commit()
+        writer.join(timeout=10)
+        assert not writer.is_alive()
+    finally:
+        erasing.close()
+    assert written == [0]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ShadowScore)) == 0
 
 
 def test_shadow_scores_on_sqlite_once_per_comment_and_version(
