@@ -19,6 +19,7 @@ from service.db import session_scope
 from service.model_registry import store
 from service.model_registry.live import forget_live_model
 from service.model_registry.shadow import (
+    ShadowModel,
     forget_shadow_model,
     record_shadow_scores,
     shadow_model,
@@ -184,6 +185,46 @@ def test_registering_as_shadow_is_a_shadow_change(
     assert code == 0 and f"registered {C} as shadow" in out
     assert _statuses() == {shipped_version: "live", B: "candidate", C: "shadow"}
     assert [change[:3] for change in _changes()[1:]] == [("shadow", None, B), ("shadow", B, C)]
+
+
+# --- the shadow model a worker holds ---------------------------------------------------------
+
+
+def test_the_shadow_model_follows_the_store_at_the_check_interval(
+    registry: str, model_copies: dict[str, Path], sessions: sessionmaker[Session]
+) -> None:
+    now = [0.0]
+    shadow = ShadowModel(check_seconds=2.0, clock=lambda: now[0])
+    assert shadow.current(sessions=sessions) is None
+
+    _register(model_copies[B], shadow=True)
+    now[0] = 1.0  # within the interval: the store is not asked again
+    assert shadow.current(sessions=sessions) is None
+    now[0] = 2.5
+    loaded = shadow.current(sessions=sessions)
+    assert loaded is not None and loaded.version == B
+    now[0] = 5.0  # unchanged: the same model, not loaded again
+    assert shadow.current(sessions=sessions) is loaded
+
+    _register(model_copies[C], shadow=True)
+    with session_scope() as session:
+        # A damaged row: the new shadow does not load, and the one before is not kept.
+        session.execute(
+            update(ModelVersion).where(ModelVersion.version == C).values(sha256="0" * 64)
+        )
+    now[0] = 7.5
+    assert shadow.current(sessions=sessions) is None
+
+    with session_scope() as session:
+        store.start_shadow(session=session, version=B, actor="test")
+    now[0] = 10.0
+    back = shadow.current(sessions=sessions)
+    assert back is not None and back.version == B
+
+    with session_scope() as session:
+        store.stop_shadow(session=session, actor="test")
+    now[0] = 12.5
+    assert shadow.current(sessions=sessions) is None
 
 
 # --- real worker processes --------------------------------------------------------------------
