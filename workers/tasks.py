@@ -43,7 +43,8 @@ def load_scorer() -> ToxicityModel:
 
 
 def load_shadow_scorer() -> ToxicityModel | None:
-    """The store's shadow version, if any (service.model_registry.shadow); never raises."""
+    """The store's shadow version, if any (service.model_registry.shadow); None while there
+    is none or it does not load."""
     return shadow_model()
 
 
@@ -57,8 +58,12 @@ def _load_model_once(**_: Any) -> None:
         # The worker still runs: each batch then fails to load the model and is held for a
         # human (never published unscored), and the failure metric counts it.
         log.exception("the classifier could not be loaded at start-up")
-    # The shadow too, for the same reason (it logs its own failure and returns None).
-    load_shadow_scorer()
+    # The shadow too, for the same reason; it logs a failed load itself and returns None,
+    # and anything else it raises must not stop the worker that decides.
+    try:
+        load_shadow_scorer()
+    except Exception:
+        log.exception("the shadow model could not be loaded at start-up")
     # The model and the imports live as long as the process: frozen, the cycle collector no
     # longer walks them in every full collection (a ~100 ms pause each in the API, measured).
     # Collected first, once per process, so no start-up garbage is frozen with them.
