@@ -55,10 +55,11 @@ class ShadowModel:
             try:
                 self._refresh(sessions, now)
             except Exception:
+                # A version that failed to load is tried again after RETRY_FAILED_SECONDS,
+                # a failed check at the next interval.
                 log.exception(
                     "could not check or load the shadow model; comments are not shadow-scored "
-                    "until it loads (tried again in %g s)",
-                    RETRY_FAILED_SECONDS,
+                    "until it loads"
                 )
             return self._model
 
