@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck bench bench-model bench-e2e bench-integrations services mutation clean
+.PHONY: install run test lint typecheck bench bench-model bench-e2e bench-integrations bench-shadow services mutation clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,7 +31,7 @@ typecheck: install
 test: install services lint typecheck
 	$(VENV)/bin/pytest
 
-bench: bench-model bench-e2e bench-integrations
+bench: bench-model bench-e2e bench-integrations bench-shadow
 
 bench-model: install
 	$(VENV)/bin/python scripts/bench_model.py
@@ -41,6 +41,10 @@ bench-e2e: install services
 
 bench-integrations: install services
 	$(VENV)/bin/python -m bench.integrations
+
+# One worker's drain rate with no shadow model and with one (issue 16: a shadow scores twice).
+bench-shadow: install services
+	$(VENV)/bin/python -m bench.shadow
 
 # Mutation testing of the store, policy, scoring, authorisation and webhook modules
 # ([tool.mutmut] in pyproject.toml); hours, so not part of `make test`. One module:

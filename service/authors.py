@@ -20,6 +20,7 @@ from service.tables import (
     AuditEvent,
     Comment,
     CommentStatus,
+    ShadowScore,
     Site,
     SuggestionFeedback,
     WebhookDelivery,
@@ -84,6 +85,10 @@ class TextCopy:
     scrubbed: Mapping[str, Any] = field(default_factory=dict)  # empty: delete the rows
 
 
+def _shadow_scores_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
+    return ShadowScore.comment_id.in_(comment_ids)
+
+
 def _deliveries_of(comment_ids: Sequence[str]) -> ColumnElement[bool]:
     events = select(AuditEvent.id).where(AuditEvent.comment_id.in_(comment_ids))
     return WebhookDelivery.audit_event_id.in_(events)
@@ -105,6 +110,9 @@ TEXT_COPIES: tuple[TextCopy, ...] = (
             ),
         },
     ),
+    # No text, but what a candidate model made of the reader's text, kept only to judge that
+    # model on it: an erased comment is no longer ours to judge models on. Deleted.
+    TextCopy(ShadowScore, _shadow_scores_of),
 )
 
 

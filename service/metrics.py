@@ -15,6 +15,13 @@ SCORING_FAILURES = Counter(
     "moderation_scoring_failures_total",
     "Comments held for a human because the classifier failed on them",
 )
+SHADOW_SCORED = Counter(
+    "moderation_shadow_scored_total", "Comments a worker also scored with the shadow version"
+)
+SHADOW_FAILURES = Counter(
+    "moderation_shadow_failures_total",
+    "Comments left without shadow scores because the shadow failed on them (decided anyway)",
+)
 SCORING_BATCH_SECONDS = Histogram(
     "moderation_scoring_batch_seconds",
     "Time to claim, score and record one batch",

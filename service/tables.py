@@ -338,7 +338,8 @@ class ModelVersion(Base):
     """One classifier version: its skops file, its card and where it stands.
 
     The file's bytes live here, not on a volume, so a worker on any host loads the live one
-    from the store alone. At most one row is live (the partial unique index)."""
+    from the store alone. At most one row is live and at most one is shadow (the partial
+    unique indexes)."""
 
     __tablename__ = "model_versions"
     __table_args__ = (
@@ -348,6 +349,14 @@ class ModelVersion(Base):
             unique=True,
             postgresql_where=text("status = 'live'"),
             sqlite_where=text("status = 'live'"),
+        ),
+        # One shadow at a time: workers score each comment with at most one extra model.
+        Index(
+            "uq_model_versions_shadow",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'shadow'"),
+            sqlite_where=text("status = 'shadow'"),
         ),
     )
 
@@ -368,14 +377,35 @@ class ModelVersion(Base):
 
 
 class ModelChange(Base):
-    """One change of the live model (register as live, promote, rollback). Only inserted."""
+    """One change of the live or the shadow model. Only inserted."""
 
     __tablename__ = "model_changes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(20))  # "register" | "promote" | "rollback"
+    # "register" | "promote" | "rollback" (the live version), "shadow" | "unshadow": from the
+    # shadow before to the new one; an "unshadow" names the version that stopped in both.
+    action: Mapped[str] = mapped_column(String(20))
     from_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     to_version: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShadowScore(Base):
+    """A shadow version's scores of one comment (service.model_registry.shadow): what that
+    version would have said, kept beside the live decision, which it never changes."""
+
+    __tablename__ = "shadow_scores"
+    __table_args__ = (
+        # A comment is scored once per version, however often a round is redelivered.
+        UniqueConstraint("comment_id", "version"),
+        Index("ix_shadow_scores_version_created_at", "version", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[str] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(100))
+    # Same shape as comments.scores: attribute -> probability.
+    scores: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

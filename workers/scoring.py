@@ -11,7 +11,15 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.comments import ClaimedComment, ScoredDecision
-from service.metrics import DECISIONS, SCORING_BATCH_SECONDS, SCORING_FAILURES
+from service.db import session_scope
+from service.metrics import (
+    DECISIONS,
+    SCORING_BATCH_SECONDS,
+    SCORING_FAILURES,
+    SHADOW_FAILURES,
+    SHADOW_SCORED,
+)
+from service.model_registry.shadow import record_shadow_scores
 from service.moderation.webhooks import announce_decisions
 from service.policy import Decision, Reading, decide
 from service.queue import clear_nudge_flag, hold_nudge_flag
@@ -57,9 +65,11 @@ def score_round(
     batch_size: int,
     lease_seconds: float,
     hold_flag: bool = False,
+    load_shadow: Callable[[], Scorer | None] | None = None,
 ) -> RoundResult:
     """Take up to batch_size pending comments and decide them (service.scoring_rounds says
-    how a round holds its comments on each store).
+    how a round holds its comments on each store); then, with a shadow model, score them
+    with it too (shadow_round).
 
     The nudge flag is cleared first, so a comment stored after this round's claim sends a
     nudge of its own; or, with hold_flag, kept set, for a worker that will take another round.
@@ -86,7 +96,61 @@ def score_round(
     for status, count in Counter(item.decision.status for item in decisions).items():
         DECISIONS.labels(status=status).inc(count)
     SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)
+    if load_shadow is not None:
+        shadow_round(
+            sessions=sessions,
+            load_shadow=load_shadow,
+            comments=held.comments,
+            decisions=decisions,
+            live_version=version,
+        )
     return RoundResult(claimed=len(held.comments), decided=decided)
+
+
+def shadow_round(
+    *,
+    sessions: sessionmaker[Session],
+    load_shadow: Callable[[], Scorer | None],
+    comments: Sequence[ClaimedComment],
+    decisions: Sequence[ScoredDecision],
+    live_version: str | None,
+) -> int:
+    """Score a round's comments with the shadow model and store its scores; how many.
+
+    Called once the round's decisions are committed and announced, so the shadow adds
+    nothing to the time a reader waits for this round's decisions and cannot change them;
+    it does delay this thread's next round (the cost `python -m bench.shadow` measures). Only
+    comments the live model scored are shadow-scored: a comparison needs both sides. Any
+    failure here (the file, the model, the store) is logged and counted, never raised: the
+    task's retry would only score the shadow again, and the comments are decided already."""
+    live_scored = {item.comment_id for item in decisions if item.scores is not None}
+    scored = [comment for comment in comments if comment.id in live_scored]
+    if not scored:
+        return 0
+    try:
+        shadow = load_shadow()
+        # The same version as the live one: a promote of the shadow, seen by the live check
+        # before the shadow check; its scores are the decisions' own already.
+        if shadow is None or shadow.version == live_version:
+            return 0
+        assessed = shadow.assess([comment.body for comment in scored])
+        if len(assessed) != len(scored):
+            raise RuntimeError(f"shadow returned {len(assessed)} results for {len(scored)}")
+        with session_scope(sessions) as session:
+            stored = record_shadow_scores(
+                session=session,
+                version=shadow.version,
+                scores={c.id: a.scores for c, a in zip(scored, assessed, strict=True)},
+            )
+        SHADOW_SCORED.inc(stored)
+        return stored
+    except Exception:
+        log.exception(
+            "shadow scoring failed for a round of %d comments; their decisions stand",
+            len(scored),
+        )
+        SHADOW_FAILURES.inc(len(scored))
+        return 0
 
 
 def announce_round(
@@ -191,6 +255,7 @@ def drain(
     max_seconds: float = 60.0,
     pacer: RoundPacer | None = None,
     linger_seconds: float = 0.0,
+    load_shadow: Callable[[], Scorer | None] | None = None,
 ) -> int:
     """Score rounds until a claim comes back short (nothing more is waiting).
 
@@ -226,6 +291,7 @@ def drain(
             batch_size=batch_size,
             lease_seconds=lease_seconds,
             hold_flag=hold_flag,
+            load_shadow=load_shadow,
         )
 
     def backlog() -> tuple[int, RoundResult]:

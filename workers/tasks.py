@@ -15,6 +15,7 @@ from service.config import get_settings
 from service.db import get_engine, get_session_factory, session_scope
 from service.heartbeat import Heartbeat
 from service.model_registry.live import live_model
+from service.model_registry.shadow import shadow_model
 from service.moderation.webhooks import (
     deliver,
     find_orphaned_deliveries,
@@ -41,6 +42,12 @@ def load_scorer() -> ToxicityModel:
     return live_model()
 
 
+def load_shadow_scorer() -> ToxicityModel | None:
+    """The store's shadow version, if any (service.model_registry.shadow); None while there
+    is none or it does not load."""
+    return shadow_model()
+
+
 @worker_process_init.connect
 @worker_ready.connect
 def _load_model_once(**_: Any) -> None:
@@ -51,6 +58,12 @@ def _load_model_once(**_: Any) -> None:
         # The worker still runs: each batch then fails to load the model and is held for a
         # human (never published unscored), and the failure metric counts it.
         log.exception("the classifier could not be loaded at start-up")
+    # The shadow too, for the same reason; it logs a failed load itself and returns None,
+    # and anything else it raises must not stop the worker that decides.
+    try:
+        load_shadow_scorer()
+    except Exception:
+        log.exception("the shadow model could not be loaded at start-up")
     # The model and the imports live as long as the process: frozen, the cycle collector no
     # longer walks them in every full collection (a ~100 ms pause each in the API, measured).
     # Collected first, once per process, so no start-up garbage is frozen with them.
@@ -116,6 +129,7 @@ def score_pending() -> int:
         # they would queue up faster than they are taken.
         pacer=_round_pacer() if coalesced else None,
         linger_seconds=LINGER_SECONDS if coalesced else 0.0,
+        load_shadow=load_shadow_scorer,
     )
 
 

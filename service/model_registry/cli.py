@@ -1,4 +1,5 @@
-"""`moderation model list|register|promote|rollback`: thin over service.model_registry.store."""
+"""`moderation model list|register|promote|rollback|shadow`: thin over
+service.model_registry.store."""
 
 import getpass
 import json
@@ -10,7 +11,7 @@ import typer
 
 from service.tables import ModelStatus, ModelVersion
 
-model_app = typer.Typer(help="Model versions: list, register, promote, roll back.")
+model_app = typer.Typer(help="Model versions: list, register, promote, roll back, shadow.")
 
 
 def _fail(message: str) -> None:
@@ -170,6 +171,46 @@ def model_rollback(
         return
     typer.echo(f"{to} is live again ({was} retired)")
     _say_when_workers_switch()
+
+
+@model_app.command("shadow")
+def model_shadow(
+    version: Annotated[str | None, typer.Argument(help="the version to score in shadow")] = None,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="stop shadow scoring (the version: candidate)")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="why, for the audit log")] = None,
+) -> None:
+    """Score new comments with VERSION too, beside the live model, deciding nothing (each
+    comment is then scored twice); a version in shadow before goes back to candidate."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.model_registry.store import start_shadow, stop_shadow
+
+    if stop == (version is not None):
+        _fail("give a VERSION to shadow, or --stop (not both)")
+        return
+    try:
+        with session_scope() as session:
+            if version is None:
+                change = stop_shadow(session=session, actor=_actor(), reason=reason)
+            else:
+                change = start_shadow(
+                    session=session, version=version, actor=_actor(), reason=reason
+                )
+            was, now = change.from_version, change.to_version
+    except ModerationError as exc:
+        _fail(exc.message)
+        return
+    if version is None:
+        typer.echo(f"{now} is no longer in shadow (now a candidate)")
+    else:
+        typer.echo(f"{now} is in shadow" + (f" ({was} is a candidate again)" if was else ""))
+    from service.config import get_settings
+
+    # Not _say_when_workers_switch: MODERATION_MODEL_PATH pins the live model only; workers
+    # follow the store's shadow either way.
+    typer.echo(f"workers follow within {get_settings().model_check_seconds:g} s")
 
 
 def _say_when_workers_switch() -> None:

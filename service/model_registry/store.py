@@ -1,7 +1,8 @@
-"""Model versions in the store: register, list, promote, roll back, and the live one's marker.
+"""Model versions in the store: register, list, promote, roll back, shadow, and the markers
+of the live and the shadow version.
 
-Every change of the live version is one row in model_changes, written in the same transaction
-as the status change, so the log and the statuses never disagree.
+Every change of the live or the shadow version is one row in model_changes, written in the
+same transaction as the status change, so the log and the statuses never disagree.
 """
 
 import hashlib
@@ -41,7 +42,8 @@ def register_version(
     """Store the skops file at ``path`` and its card (``<stem>.json`` beside it).
 
     The file is loaded through the skops allow-list first: a file that would not load in a
-    worker is refused here, not found out when it is promoted."""
+    worker is refused here, not found out when it is promoted. Registered as shadow, it goes
+    through start_shadow (audited; a shadow before it goes back to candidate)."""
     from classifiers.persist import load_model
 
     if status not in REGISTERABLE:
@@ -58,7 +60,7 @@ def register_version(
     row = ModelVersion(
         version=model.version,
         parent_version=parent_version,
-        status=status,
+        status=ModelStatus.CANDIDATE,
         created_by=created_by,
         file=data,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -66,6 +68,10 @@ def register_version(
     )
     session.add(row)
     session.flush()
+    if status == ModelStatus.SHADOW:
+        start_shadow(
+            session=session, version=row.version, actor=created_by, reason="registered as shadow"
+        )
     return row
 
 
@@ -140,6 +146,17 @@ def live_marker(*, session: Session) -> int | None:
     """The live row's id: what a worker compares with the one it loaded (a promote and a
     rollback both change it), so it never reads a file to learn nothing changed."""
     return session.scalar(select(ModelVersion.id).where(ModelVersion.status == ModelStatus.LIVE))
+
+
+def shadow_version(*, session: Session) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion).where(ModelVersion.status == ModelStatus.SHADOW)
+    ).one_or_none()
+
+
+def shadow_marker(*, session: Session) -> int | None:
+    """The shadow row's id, as live_marker is the live one's: None while there is no shadow."""
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.status == ModelStatus.SHADOW))
 
 
 def list_changes(*, session: Session) -> Sequence[ModelChange]:
@@ -233,3 +250,70 @@ def rollback(*, session: Session, actor: str, reason: str | None = None) -> Mode
         action="rollback",
         reason=reason,
     )
+
+
+def _lock_shadow(session: Session) -> ModelVersion | None:
+    """The shadow row, locked as _lock_live locks the live one, for the same reason."""
+    query = select(ModelVersion).where(ModelVersion.status == ModelStatus.SHADOW)
+    return session.scalars(query.with_for_update()).one_or_none()
+
+
+def start_shadow(
+    *, session: Session, version: str, actor: str, reason: str | None = None
+) -> ModelChange:
+    """Score new comments with ``version`` beside the live one, deciding nothing.
+
+    One shadow at a time: a version in shadow until now goes back to candidate, and the
+    change names it as from_version. A retired version may be shadowed again; the live one
+    may not (its scores are the decisions' own). The row is locked before its status is read,
+    so a promote of the same version at the same moment is either seen here (refused) or
+    comes after and makes it live, which ends its shadow."""
+    current = _lock_shadow(session)
+    target = session.scalars(
+        select(ModelVersion).where(ModelVersion.version == version).with_for_update()
+    ).one_or_none()
+    if target is None:
+        raise UnknownModelVersion(version)
+    if target.status == ModelStatus.LIVE:
+        raise ModelChangeRefused(
+            f"version {version!r} is live: a shadow is scored beside the live version, "
+            "so it has to be another one"
+        )
+    if current is not None and current.id == target.id:
+        raise ModelChangeRefused(f"version {version!r} is in shadow already")
+    if current is not None:
+        current.status = ModelStatus.CANDIDATE
+        # On its own, before the new shadow: the partial unique index allows one shadow row
+        # at any moment (as _make_live does for the live one).
+        session.flush()
+    target.status = ModelStatus.SHADOW
+    change = ModelChange(
+        actor=actor,
+        action="shadow",
+        from_version=current.version if current is not None else None,
+        to_version=target.version,
+        reason=reason,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def stop_shadow(*, session: Session, actor: str, reason: str | None = None) -> ModelChange:
+    """The version in shadow goes back to candidate; workers stop scoring with it."""
+    current = _lock_shadow(session)
+    if current is None:
+        raise ModelChangeRefused("no version is in shadow")
+    current.status = ModelStatus.CANDIDATE
+    # to_version cannot be empty, and "unshadow" has no version it goes to: both name the
+    # version that stopped, so every model_changes row says which version it is about.
+    change = ModelChange(
+        actor=actor,
+        action="unshadow",
+        from_version=current.version,
+        to_version=current.version,
+        reason=reason,
+    )
+    session.add(change)
+    session.flush()
+    return change
