@@ -239,27 +239,24 @@ def model_train(
     from classifiers.model import LABELS
     from classifiers.word_vectors import EncoderMissing
     from service.config import get_settings
-    from service.db import session_scope
+    from service.db import get_session_factory
     from service.errors import ModerationError
     from service.model_registry import training
 
     if not from_decisions:
         _fail("say --from-decisions (`moderation train` trains on the base data alone)")
         return
-    steps = ["labels", "read", "split", "word vectors", *LABELS, "calibration", "evaluate"]
-    steps += ["save", "register"]
+    steps = ["labels", "read", "split", "word vectors", *LABELS, "calibration", "spans"]
+    steps += ["evaluate", "save", "register"]
     try:
-        with (
-            tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar,
-            session_scope() as session,
-        ):
+        with tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar:
 
             def progress(step: str) -> None:
                 bar.set_postfix_str(step)
                 bar.update(1)
 
             trained = training.train_from_decisions(
-                session=session,
+                sessions=get_session_factory(),
                 actor=_actor(),
                 out_dir=get_settings().data_dir / "models",
                 site=site,

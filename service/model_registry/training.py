@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.data import LabelledComment, read_labelled_file, read_shared
+from service.db import session_scope
 from service.errors import ModerationError, SiteNotFound
 from service.model_registry import labels as labels_module
 from service.model_registry.labels import LabelSummary, read_labels
@@ -118,7 +119,7 @@ def _noop(step: str) -> None:
 
 def train_from_decisions(
     *,
-    session: Session,
+    sessions: sessionmaker[Session],
     actor: str,
     out_dir: Path,
     site: str | None = None,
@@ -133,18 +134,23 @@ def train_from_decisions(
     progress: Callable[[str], None] = _noop,
 ) -> TrainedCandidate:
     """Train on the base data plus the site's labels, save the model (``out``, or
-    ``<out_dir>/<version>.skops``) and register it as a candidate child of the live version."""
+    ``<out_dir>/<version>.skops``) and register it as a candidate child of the live version.
+
+    The store is read in one short transaction and written in another: fitting takes minutes
+    (with word vectors, a quarter of an hour), and a transaction held open that long would
+    make a migration wait on it and keep PostgreSQL from vacuuming the busy comments table."""
     from classifiers.persist import save_model
     from classifiers.train import split_rows
     from classifiers.training_run import fit_and_describe
 
-    chosen = find_site(session=session, site=site) if site is not None else None
-    labels = read_labels(session=session, site=chosen, since=since)
-    progress("labels")
-    refuse_too_few(labels.summary, min_labels)
-    if version is not None and get_version(session=session, version=version, missing_ok=True):
-        raise TrainingRefused(f"version {version!r} is registered already; choose another")
-    version = version or next_version(session=session)
+    with session_scope(sessions) as session:
+        chosen = find_site(session=session, site=site) if site is not None else None
+        labels = read_labels(session=session, site=chosen, since=since)
+        progress("labels")
+        refuse_too_few(labels.summary, min_labels)
+        if version is not None and get_version(session=session, version=version, missing_ok=True):
+            raise TrainingRefused(f"version {version!r} is registered already; choose another")
+        version = version or next_version(session=session)
     base, used = base_rows(data_dir=data_dir, inputs=inputs)
     progress("read")
     splits = split_rows(base + labels.rows)
@@ -185,15 +191,18 @@ def train_from_decisions(
     }
     path = save_model(trained.model, out or out_dir / f"{version}.skops", card)
     progress("save")
-    live = live_version(session=session)
-    parent = live.version if live is not None else None
-    register_version(
-        session=session,
-        path=path,
-        created_by=actor,
-        status=ModelStatus.CANDIDATE,
-        parent_version=parent,
-    )
+    with session_scope(sessions) as session:
+        # The parent is the version live when the candidate is registered: what a promote
+        # would replace, and what its figures are compared with.
+        live = live_version(session=session)
+        parent = live.version if live is not None else None
+        register_version(
+            session=session,
+            path=path,
+            created_by=actor,
+            status=ModelStatus.CANDIDATE,
+            parent_version=parent,
+        )
     progress("register")
     return TrainedCandidate(
         version=version,

@@ -20,6 +20,7 @@ from service.comments import NewComment, Submitted, claim_pending, record_decisi
 from service.db import session_scope, utcnow
 from service.integrations.perspective.feedback import record_suggestion
 from service.model_registry.labels import read_labels
+from service.model_registry.store import get_version, list_versions
 from service.model_registry.training import find_site
 from service.moderation.accounts import Reviewer, get_moderator_by_name, reviewer_for
 from service.moderation.review import Action, apply_action
@@ -381,6 +382,9 @@ def test_a_candidate_learns_the_sites_decisions(
     assert card["split"]["rows"]["validation"][source] == labels["validation"][source]
     assert set(card["sources"]) == {"base", source}
     assert {m["source"] for m in candidate.card["metrics"]} >= {source}
+    with session_scope() as session:
+        stored = get_version(session=session, version="gazette-decisions-1")
+        assert stored is not None and stored.training_data == card
 
     # The same recipe on the base data alone (`moderation train`) never saw the word.
     code_base = runner.invoke(
@@ -407,3 +411,36 @@ def test_a_candidate_learns_the_sites_decisions(
     # ... without turning the site's civil wording toxic.
     civil = ["It was good to read about the new library this week."]
     assert candidate.score_matrix(civil)[0, 0] < 0.5
+
+
+def test_without_base_data_it_trains_on_the_labels_alone_or_says_why_not(
+    registry: str, tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        site = _moderated_site(session, toxic=30, civil=30)
+        name = site.name
+    nowhere = str(tmp_path / "no-shared-data")
+    # None of these comments has a swear word, and neither has a generated sentence: the
+    # profanity head has nothing to learn from, which is said in one line.
+    code, _, err = _train("--site", name, "--data-dir", nowhere, "--no-word-vectors")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "cannot train: label 'profanity' needs positive and negative examples; "
+        "add --input rows that have it"
+    )
+    with session_scope() as session:
+        site = find_site(session=session, site=name)
+        swearing = _decided(
+            session, site, [f"What a shit show, {t} again." for t in TOPICS], CommentStatus.HELD
+        )
+        moderator = _reviewer(session, site)
+        for comment_id in swearing:
+            _decide(session, moderator, comment_id, Action.APPROVE)
+    code, out, err = _train("--site", name, "--data-dir", nowhere, "--no-word-vectors")
+    assert code == 0, err
+    assert "no base data: trained on the labels and the generated sentences only" in out
+    with session_scope() as session:
+        (candidate,) = [v for v in list_versions(session=session) if v.status == "candidate"]
+        assert candidate.version.startswith("news-lr-") and "-decisions-" in candidate.version
+        assert candidate.training_data["base"]["rows"] == 0
+        assert candidate.training_data["site_labels"]["toxicity"] == {"toxic": 30, "civil": 38}
