@@ -63,7 +63,7 @@ OTHER_REASONS = frozenset(
 # The WordPress plugin's reason for "Spam" in WordPress's admin (class-cmod-moderator-sync.php):
 # spam, like "spam or advertising". Its other reasons (trash, unapprove) name no cause and are
 # read as free text.
-WORDPRESS_SPAM = "marked as spam in wordpress by "
+WORDPRESS_SPAM = "marked as spam in wordpress"
 FREE_TEXT = "free text"
 
 # How many rows the streaming queries fetch at a time.
@@ -339,6 +339,12 @@ def suggested_labels(
         yield done
 
 
+def _left_out_reason(reason: str | None) -> str:
+    """The reason as the card counts it: WordPress's names its user, the card need not."""
+    reason = " ".join((reason or "").split()).lower()
+    return WORDPRESS_SPAM if reason.startswith(WORDPRESS_SPAM) else reason
+
+
 def read_labels(
     *,
     session: Session,
@@ -353,7 +359,7 @@ def read_labels(
     for decision in moderator_decisions(session=session, site=site, since=since):
         row = label_of(decision)
         if row is None:
-            summary.left_out[" ".join((decision.reason or "").split()).lower()] += 1
+            summary.left_out[_left_out_reason(decision.reason)] += 1
             continue
         kind = decision_kind(decision)
         assert kind is not None

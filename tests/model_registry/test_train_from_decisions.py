@@ -193,7 +193,7 @@ def test_each_decision_maps_onto_the_attributes_and_the_latest_wins(pg_env: dict
         "off topic": 1,
         "misinformation": 1,
         "personal information": 1,
-        "marked as spam in wordpress by ann": 1,
+        "marked as spam in wordpress": 1,
     }
     assert dict(summary.by_kind) == {
         "hate speech": 1,
