@@ -211,7 +211,7 @@ def model_train(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Where to write the model (default: <data dir>/models/<version>)."),
+        typer.Option(help="Where to write the model (default: $MODERATION_DATA_DIR/models/)."),
     ] = None,
     version: Annotated[
         str | None, typer.Option(help="Version string; default news-lr-<date>-decisions-<n>.")
