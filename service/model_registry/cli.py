@@ -1,8 +1,10 @@
-"""`moderation model list|register|promote|rollback|shadow`: thin over
-service.model_registry.store."""
+"""`moderation model list|register|promote|rollback|shadow|train`: thin over
+service.model_registry.store and service.model_registry.training."""
 
 import getpass
 import json
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean
 from typing import Annotated, Any
@@ -11,7 +13,7 @@ import typer
 
 from service.tables import ModelStatus, ModelVersion
 
-model_app = typer.Typer(help="Model versions: list, register, promote, roll back, shadow.")
+model_app = typer.Typer(help="Model versions: list, register, promote, roll back, shadow, train.")
 
 
 def _fail(message: str) -> None:
@@ -211,6 +213,120 @@ def model_shadow(
     # Not _say_when_workers_switch: MODERATION_MODEL_PATH pins the live model only; workers
     # follow the store's shadow either way.
     typer.echo(f"workers follow within {get_settings().model_check_seconds:g} s")
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """An ISO date or time; one without a zone is UTC, as every time in the store is."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date or time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@model_app.command("train")
+def model_train(
+    from_decisions: Annotated[
+        bool,
+        typer.Option(
+            "--from-decisions",
+            help="Add moderators' decisions (and suggested scores) as labels of their own.",
+        ),
+    ] = False,
+    site: Annotated[
+        str | None, typer.Option(help="Only this site's labels (name or id; default: every site)")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only labels decided at or after this ISO date/time (UTC if no zone)"),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Shared data folder, used when it exists.")
+    ] = Path("/work/shared/data"),
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Option("--input", help="CSV/JSONL with text + label (or one column per label)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the model (default: $MODERATION_DATA_DIR/models/)."),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Version string; default news-lr-<date>-decisions-<n>.")
+    ] = None,
+    decision_weight: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Weight of a label row against a base row (default 5)."),
+    ] = None,
+    min_labels: Annotated[
+        int | None,
+        typer.Option(min=1, help="Refuse with fewer toxic or civil labels (default 20)."),
+    ] = None,
+    word_vectors: Annotated[
+        bool | None,
+        typer.Option(
+            "--word-vectors/--no-word-vectors",
+            help="Distil word vectors from the encoder (default: when it is installed).",
+        ),
+    ] = None,
+) -> None:
+    """Train a candidate on the base data plus moderators' decisions; registered with the
+    live version as its parent, deciding nothing until promoted."""
+    from tqdm import tqdm
+
+    from classifiers.model import LABELS
+    from classifiers.word_vectors import EncoderMissing
+    from service.config import get_settings
+    from service.db import get_session_factory
+    from service.errors import ModerationError
+    from service.model_registry import training
+
+    if not from_decisions:
+        _fail("say --from-decisions (`moderation train` trains on the base data alone)")
+        return
+    steps = ["labels", "read", "split", "word vectors", *LABELS, "calibration", "spans"]
+    steps += ["evaluate", "save", "register"]
+    try:
+        with tqdm(total=len(steps), desc="train", unit="step", file=sys.stderr) as bar:
+
+            def progress(step: str) -> None:
+                bar.set_postfix_str(step)
+                bar.update(1)
+
+            trained = training.train_from_decisions(
+                sessions=get_session_factory(),
+                actor=_actor(),
+                out_dir=get_settings().data_dir / "models",
+                site=site,
+                since=_parse_since(since),
+                data_dir=data_dir,
+                inputs=inputs or [],
+                out=out,
+                version=version,
+                decision_weight=(
+                    training.DEFAULT_DECISION_WEIGHT if decision_weight is None else decision_weight
+                ),
+                min_labels=training.DEFAULT_MIN_LABELS if min_labels is None else min_labels,
+                word_vectors=word_vectors,
+                progress=progress,
+            )
+    except (ModerationError, EncoderMissing) as exc:
+        _fail(str(exc))
+        return
+    summary = trained.summary
+    typer.echo(trained.report)
+    if trained.base_rows == 0:
+        typer.echo("no base data: trained on the labels and the generated sentences only")
+    typer.echo(
+        f"labels: {summary.toxic} toxic, {summary.civil} civil ({summary.decisions} decisions, "
+        f"{summary.feedback} suggested scores)"
+    )
+    typer.echo(
+        f"registered {trained.version} as candidate (parent {trained.parent_version or '-'}); "
+        f"saved {trained.path}"
+    )
 
 
 def _say_when_workers_switch() -> None:
