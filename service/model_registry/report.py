@@ -32,7 +32,6 @@ def _attributes(comparison: Comparison) -> list[str]:
 
 def decision_rows(comparison: Comparison) -> list[list[str]]:
     live, candidate = comparison.live, comparison.candidate
-    n = len(comparison.toxic)
     rows = [["on moderators' decisions", f"live {live.version}", f"candidate {candidate.version}"]]
     for attribute in _attributes(comparison):
         rows.append(
@@ -42,11 +41,20 @@ def decision_rows(comparison: Comparison) -> list[list[str]]:
                 _auc(candidate.auc.get(attribute)),
             ]
         )
-    for title, pick in (
-        ("would publish what moderators rejected", lambda m: m.would_publish_rejected),
-        ("would hold/reject what moderators approved", lambda m: m.would_stop_approved),
+    toxic = int(comparison.toxic.sum())
+    for title, count, of in (
+        (
+            "would publish what moderators rejected",
+            lambda m: m.would_publish_rejected,
+            toxic,
+        ),
+        (
+            "would hold/reject what moderators approved",
+            lambda m: m.would_stop_approved,
+            len(comparison.toxic) - toxic,
+        ),
     ):
-        rows.append([title, f"{pick(live)} of {n}", f"{pick(candidate)} of {n}"])
+        rows.append([title, f"{count(live)} of {of}", f"{count(candidate)} of {of}"])
     rows.append(
         ["held under the site's policy", f"{live.held_rate:.1%}", f"{candidate.held_rate:.1%}"]
     )
@@ -179,8 +187,11 @@ def roc_svg(comparison: Comparison, attribute: str) -> str:
                 continue
             fpr, tpr, _ = roc_curve(toxic, model.scores[:, model.labels.index(attribute)])
             points = " ".join(_xy(float(x), float(y)) for x, y in zip(fpr, tpr, strict=True))
+            # The candidate dashed over the live curve: where they coincide, both still show.
+            dash = ' stroke-dasharray="6 4"' if model is comparison.candidate else ""
             parts.append(
-                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash}/>'
             )
     else:
         parts.append(
