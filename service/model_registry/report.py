@@ -136,12 +136,13 @@ PLOT = 260  # side of a plot's square, in px
 PAD = 36
 
 
-def _html_table(rows: Sequence[Sequence[str]]) -> str:
+def _html_table(rows: Sequence[Sequence[str]], table_class: str = "") -> str:
+    opening = f'<table class="{escape(table_class)}">' if table_class else "<table>"
     head = "".join(f"<th>{escape(cell)}</th>" for cell in rows[0])
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows[1:]
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _xy(x: float, y: float) -> str:
@@ -238,10 +239,13 @@ STYLE = (
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}"
     ".plots svg{margin:0 1em 1em 0}.regression{color:#a00}"
+    f".model-live{{color:{LIVE_COLOUR}}}.model-candidate{{color:{CANDIDATE_COLOUR}}}"
 )
 
 
-def comparison_html(comparison: Comparison) -> str:
+def comparison_fragment(comparison: Comparison, *, table_class: str = "") -> str:
+    """The report's body, every text escaped; no style attribute or script, so the admin UI
+    can show it under its Content-Security-Policy (classes only; colours in its stylesheet)."""
     live, candidate = comparison.live, comparison.candidate
     toxic = int(comparison.toxic.sum())
     where = f" on {comparison.site}" if comparison.site else ""
@@ -256,20 +260,29 @@ def comparison_html(comparison: Comparison) -> str:
     histograms = histogram_svg(live, comparison.toxic, LIVE_COLOUR) + histogram_svg(
         candidate, comparison.toxic, CANDIDATE_COLOUR
     )
-    title = f"{escape(live.version)} (live) vs {escape(candidate.version)}"
+    quality = (comparison.live_quality, comparison.candidate_quality)
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Model comparison: {title}</title><style>{STYLE}</style></head><body>"
-        f"<h1>Model comparison: {title}</h1>"
         f"<p>{len(comparison.toxic)} comments moderators decided{escape(where)} since "
         f"{escape(comparison.since.isoformat(timespec='seconds'))}: {toxic} rejected or taken "
         f"down, {len(comparison.toxic) - toxic} approved. "
-        f'<span style="color:{LIVE_COLOUR}">■ live</span> '
-        f'<span style="color:{CANDIDATE_COLOUR}">■ candidate</span></p>'
-        f"<h2>On moderators' decisions</h2>{_html_table(decision_rows(comparison))}"
+        f'<span class="model-live">■ live {escape(live.version)}</span> '
+        f'<span class="model-candidate">■ candidate {escape(candidate.version)}</span> '
+        "(dashed)</p>"
+        f"<h2>On moderators' decisions</h2>"
+        f"{_html_table(decision_rows(comparison), table_class)}"
         f'<div class="plots">{plots}</div><div class="plots">{histograms}</div>'
         f"<h2>Quality gate</h2>{verdict}"
-        f"{_html_table(functional_rows(comparison.live_quality, comparison.candidate_quality))}"
-        f"{_html_table(bias_rows(comparison.live_quality, comparison.candidate_quality))}"
+        f"{_html_table(functional_rows(*quality), table_class)}"
+        f"{_html_table(bias_rows(*quality), table_class)}"
+    )
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """A page that stands alone: its style inline, nothing fetched."""
+    title = f"{escape(comparison.live.version)} (live) vs {escape(comparison.candidate.version)}"
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Model comparison: {title}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Model comparison: {title}</h1>{comparison_fragment(comparison)}"
         "</body></html>\n"
     )

@@ -8,10 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from service.app import create_app
 from service.cli import app
 from service.db import session_scope
 from service.model_registry import store
@@ -186,3 +188,35 @@ def test_compare_mistakes_are_one_line(registry: str, shipped_version: str) -> N
     assert result.exit_code == 1 and "is the live version" in result.stderr
     result = runner.invoke(app, ["model", "compare", "nope"])
     assert result.exit_code == 1 and "no model version 'nope'" in result.stderr
+
+
+def _signed_in(username: str) -> TestClient:
+    client = TestClient(create_app())
+    csrf = client.get("/moderate/login").text.split('name="csrf" value="')[1].split('"')[0]
+    page = client.post(
+        "/moderate/login",
+        data={"username": username, "password": "correct horse battery", "csrf": csrf},
+    )
+    assert page.status_code == 200, page.text
+    return client
+
+
+def test_the_admin_ui_shows_the_comparison_to_admins_only(
+    decided_store: DecidedStore, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        admin, _ = make_moderator(session, admin=True)
+        moderator, _ = make_moderator(session)
+    page = _signed_in(admin).get("/moderate/models/compare", params={"site": decided_store.site})
+    assert page.status_code == 200, page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    text = page.text
+    assert f"Live model vs {PLANTED_VERSION}" in text and "<svg" in text
+    assert "ROC AUC toxicity" in text and "would publish what moderators rejected" in text
+    assert "bias toxicity / Tamil" in text
+    # Nothing the page's Content-Security-Policy would block.
+    assert "style=" not in text and "<script>" not in text
+    refused = _signed_in(moderator).get("/moderate/models/compare")
+    assert refused.status_code == 403 and "for admins" in refused.text
+    unknown = _signed_in(admin).get("/moderate/models/compare", params={"version": "nope"})
+    assert unknown.status_code == 404 and "no model version" in unknown.text
