@@ -172,6 +172,9 @@ def gated_promote(
     needs a reason) promote anyway, the regressions' count kept with the reason."""
     if force and not (reason and reason.strip()):
         raise ModelChangeRefused("--force needs --reason: say why the gate is overridden")
+    # Locked for the gate's 2-3 s: a promote that lands meanwhile would otherwise leave this
+    # one gated against a version that is no longer live.
+    store.lock_live(session=session)
     result = gate(session=session, version=version)
     if result.regressions:
         if not force:

@@ -179,11 +179,38 @@ def test_the_cli_prints_both_models_side_by_side_and_writes_html(
     assert html.startswith("<!doctype html>") and html.count("<svg") >= 8
     assert "<polyline" in html and "<script" not in html and "src=" not in html
     assert f"wrote {page}" in result.stdout
+    earlier = runner.invoke(
+        app,
+        [
+            "model",
+            "compare",
+            PLANTED_VERSION,
+            "--site",
+            decided_store.site,
+            "--since",
+            "2000-01-01",
+        ],
+    )
+    assert earlier.exit_code == 0, earlier.stderr
+    assert earlier.stdout.startswith(f"{n + 1} comments moderators decided")
 
 
-def test_compare_mistakes_are_one_line(registry: str, shipped_version: str) -> None:
+def test_compare_mistakes_are_one_line(
+    registry: str, shipped_version: str, model_copies: dict[str, Path]
+) -> None:
     result = runner.invoke(app, ["model", "compare"])
     assert result.exit_code == 1 and "no shadow or candidate version" in result.stderr
+    # A candidate but no decision since it was registered: the suites still compare.
+    assert (
+        runner.invoke(app, ["model", "register", str(model_copies["registry-test-c"])]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["model", "compare"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("0 comments moderators decided")
+    assert (
+        "ROC AUC toxicity" in result.stdout and "no regression in registry-test-c" in result.stdout
+    )
     result = runner.invoke(app, ["model", "compare", shipped_version])
     assert result.exit_code == 1 and "is the live version" in result.stderr
     result = runner.invoke(app, ["model", "compare", "nope"])
