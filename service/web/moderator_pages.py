@@ -517,7 +517,8 @@ def model_compare_page(
     session: SessionDep,
     version: Annotated[str | None, Query(max_length=100)] = None,
     site: Annotated[str | None, Query(max_length=100)] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    # Text, not a datetime: the form sends an empty field when no date is picked.
+    since: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """`moderation model compare` as a page: the live model beside a shadow or candidate one.
     Both are loaded and re-score the decided comments in this request, so it takes seconds."""
@@ -533,14 +534,14 @@ def model_compare_page(
     versions = [
         row.version for row in list_versions(session=session) if row.status != ModelStatus.LIVE
     ]
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # the store's times are UTC
-    context = _context(
-        request, admin, nav="models", versions=versions, site=site or "", since=since
-    )
+    context = _context(request, admin, nav="models", versions=versions, site=site or "", since=None)
     try:
+        started = _parse_since(since)
+        context["since"] = started
         version = version or default_compare_version(session=session)
-        comparison = compare(session=session, version=version, since=since, site_name=site or None)
+        comparison = compare(
+            session=session, version=version, since=started, site_name=site or None
+        )
     except ModerationError as exc:
         return render(
             request,
@@ -555,3 +556,13 @@ def model_compare_page(
         "model_compare.html",
         {**context, "version": version, "report": report, "error": None},
     )
+
+
+def _parse_since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        raise ModerationError(f"{text!r} is not a date and time (2026-12-01T09:00)") from None
+    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)  # the store's: UTC

@@ -245,5 +245,14 @@ def test_the_admin_ui_shows_the_comparison_to_admins_only(
     assert "style=" not in text and "<script>" not in text
     refused = _signed_in(moderator).get("/moderate/models/compare")
     assert refused.status_code == 403 and "for admins" in refused.text
+    # The form as a browser sends it with no date picked, and with one.
+    client = _signed_in(admin)
+    form = {"version": PLANTED_VERSION, "site": decided_store.site, "since": ""}
+    assert client.get("/moderate/models/compare", params=form).status_code == 200
+    early = client.get("/moderate/models/compare", params={**form, "since": "2000-01-01T00:00"})
+    n = decided_store.approved + decided_store.rejected
+    assert early.status_code == 200 and f"{n + 1} comments moderators decided" in early.text
+    bad = client.get("/moderate/models/compare", params={**form, "since": "yesterday"})
+    assert bad.status_code == 400 and "not a date and time" in bad.text
     unknown = _signed_in(admin).get("/moderate/models/compare", params={"version": "nope"})
     assert unknown.status_code == 404 and "no model version" in unknown.text
