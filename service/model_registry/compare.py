@@ -179,10 +179,12 @@ def gated_promote(
     if result.regressions:
         if not force:
             raise GateRefused(result)
-        reason = (
-            f"{reason} (forced past the quality gate: {len(result.regressions)} regression(s) "
+        note = (
+            f" (forced past the quality gate: {len(result.regressions)} regression(s) "
             f"vs {result.live_version})"
-        )[:300]
+        )
+        # model_changes.reason holds 300 characters: the note is kept whole, the why cut.
+        reason = f"{(reason or '')[: 300 - len(note)]}{note}"
     change = store.promote(session=session, version=version, actor=actor, reason=reason)
     return change, result
 
