@@ -119,23 +119,40 @@ class IdentityBias:
 def identity_bias(
     model: ToxicityModel, threshold: float = 0.5, label: str = "toxicity"
 ) -> list[IdentityBias]:
-    k = model.labels.index(label)
-    out: list[IdentityBias] = []
-    for adj, group in BIAS_IDENTITIES:
-        neutral = model.score_matrix([_fill(t, adj, group) for t in NEUTRAL_TEMPLATES])[:, k]
-        abusive = model.score_matrix([_fill(t, adj, group) for t in ABUSIVE_TEMPLATES])[:, k]
-        auc = float(np.mean(abusive[:, None] > neutral[None, :]))
-        out.append(
-            IdentityBias(
-                term=adj,
-                false_positive_rate=float(np.mean(neutral >= threshold)),
-                max_neutral=float(neutral.max()),
-                mean_neutral=float(neutral.mean()),
-                min_abusive=float(abusive.min()),
-                mean_abusive=float(abusive.mean()),
-                auc=auc,
+    return identity_bias_by_label(model, threshold, labels=(label,))[label]
+
+
+def identity_bias_by_label(
+    model: ToxicityModel, threshold: float = 0.5, labels: tuple[str, ...] | None = None
+) -> dict[str, list[IdentityBias]]:
+    """The bias figures of every term on each of ``labels`` (default: all the model's),
+    scoring the templates once: every label is a column of the same score matrix."""
+    labels = tuple(model.labels) if labels is None else labels
+    n_neutral, n_abusive = len(NEUTRAL_TEMPLATES), len(ABUSIVE_TEMPLATES)
+    texts = [
+        _fill(template, adj, group)
+        for adj, group in BIAS_IDENTITIES
+        for template in (*NEUTRAL_TEMPLATES, *ABUSIVE_TEMPLATES)
+    ]
+    scores = model.score_matrix(texts).reshape(len(BIAS_IDENTITIES), n_neutral + n_abusive, -1)
+    out: dict[str, list[IdentityBias]] = {}
+    for label in labels:
+        k = model.labels.index(label)
+        rows = []
+        for (adj, _), term_scores in zip(BIAS_IDENTITIES, scores, strict=True):
+            neutral, abusive = term_scores[:n_neutral, k], term_scores[n_neutral:, k]
+            rows.append(
+                IdentityBias(
+                    term=adj,
+                    false_positive_rate=float(np.mean(neutral >= threshold)),
+                    max_neutral=float(neutral.max()),
+                    mean_neutral=float(neutral.mean()),
+                    min_abusive=float(abusive.min()),
+                    mean_abusive=float(abusive.mean()),
+                    auc=float(np.mean(abusive[:, None] > neutral[None, :])),
+                )
             )
-        )
+        out[label] = rows
     return out
 
 

@@ -1,9 +1,11 @@
-"""`moderation model list|register|promote|rollback|shadow|train`: thin over
-service.model_registry.store and service.model_registry.training."""
+"""`moderation model list|register|promote|compare|rollback|shadow|train`: thin over the
+registry's store (service.model_registry.store), its comparisons (service.model_registry.compare)
+and training (service.model_registry.training)."""
 
 import getpass
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean
@@ -13,7 +15,9 @@ import typer
 
 from service.tables import ModelStatus, ModelVersion
 
-model_app = typer.Typer(help="Model versions: list, register, promote, roll back, shadow, train.")
+model_app = typer.Typer(
+    help="Model versions: list, register, compare, promote, roll back, shadow, train."
+)
 
 
 def _fail(message: str) -> None:
@@ -138,28 +142,84 @@ def model_register(
 def model_promote(
     version: str,
     reason: Annotated[str | None, typer.Option(help="why, for the audit log")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="promote despite the quality gate (needs --reason)")
+    ] = False,
 ) -> None:
-    """Make VERSION the live model; the live one is retired. Workers switch without a restart."""
+    """Make VERSION the live model once it passes the quality gate against the live one (the
+    functional suite and identity bias on every attribute); the live one is retired. Workers
+    switch without a restart."""
     from service.db import session_scope
     from service.errors import ModerationError
-    from service.model_registry.store import promote
+    from service.model_registry.compare import GateRefused, gated_promote
 
+    started = time.perf_counter()
     try:
         with session_scope() as session:
-            change = promote(session=session, version=version, actor=_actor(), reason=reason)
+            change, gate = gated_promote(
+                session=session, version=version, actor=_actor(), reason=reason, force=force
+            )
             was = change.from_version
+    except GateRefused as exc:
+        for line in exc.result.regressions:
+            typer.echo(f"regression: {line}", err=True)
+        _fail(exc.message)
+        return
     except ModerationError as exc:
         _fail(exc.message)
         return
+    seconds = time.perf_counter() - started
+    if gate.regressions:
+        for line in gate.regressions:
+            typer.echo(f"regression (forced): {line}")
+    elif gate.live_version is not None:
+        typer.echo(f"quality gate: no regression against {gate.live_version} ({seconds:.1f} s)")
     typer.echo(f"{version} is live" + (f" (was {was}, now retired)" if was else ""))
     _say_when_workers_switch()
+
+
+@model_app.command("compare")
+def model_compare(
+    version: Annotated[
+        str | None, typer.Argument(help="default: the shadow version, else the newest candidate")
+    ] = None,
+    site: Annotated[str | None, typer.Option(help="only this site's comments (its name)")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="decisions from then on (default: since the shadow began)"),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="also write an HTML report here")] = None,
+) -> None:
+    """The live model and VERSION side by side: both re-score the comments moderators decided
+    (ROC AUC per attribute, decisions each would change, held rate under each site's policy),
+    and the quality gate's functional suite and identity bias for both."""
+    from service.db import session_scope
+    from service.errors import ModerationError
+    from service.model_registry.compare import compare, default_compare_version
+    from service.model_registry.report import comparison_html, format_comparison
+
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # the store's times are UTC
+    try:
+        with session_scope() as session:
+            version = version or default_compare_version(session=session)
+            comparison = compare(session=session, version=version, since=since, site_name=site)
+    except ModerationError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(format_comparison(comparison))
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(comparison_html(comparison), encoding="utf-8")
+        typer.echo(f"wrote {html}")
 
 
 @model_app.command("rollback")
 def model_rollback(
     reason: Annotated[str | None, typer.Option(help="why, for the audit log")] = None,
 ) -> None:
-    """Make the version live before the current one live again; the current one is retired."""
+    """Make the version live before the current one live again; the current one is retired.
+    Not gated: it is the way back when a promoted model misbehaves."""
     from service.db import session_scope
     from service.errors import ModerationError
     from service.model_registry.store import rollback

@@ -190,7 +190,7 @@ def _make_live(
     return change
 
 
-def _lock_live(session: Session) -> ModelVersion | None:
+def lock_live(*, session: Session) -> ModelVersion | None:
     """The live row, locked on PostgreSQL so two promotes at once take turns (on SQLite the
     write lock does it; the unique index is the last line either way)."""
     query = select(ModelVersion).where(ModelVersion.status == ModelStatus.LIVE)
@@ -201,7 +201,7 @@ def promote(
     *, session: Session, version: str, actor: str, reason: str | None = None
 ) -> ModelChange:
     """Make ``version`` the live one; the version live until now is retired."""
-    current = _lock_live(session)
+    current = lock_live(session=session)
     target = get_version(session=session, version=version)
     assert target is not None
     if current is not None and current.id == target.id:
@@ -222,7 +222,7 @@ def rollback(*, session: Session, actor: str, reason: str | None = None) -> Mode
     "Before" is the version the current one replaced when it last went live by promote or
     register; so rolling back twice after two promotes walks back two steps, and never
     bounces between the last two."""
-    current = _lock_live(session)
+    current = lock_live(session=session)
     if current is None:
         raise ModelChangeRefused("no version is live, so there is nothing to roll back")
     arrival = session.scalars(

@@ -2,6 +2,7 @@
 API; the buttons and keyboard shortcuts call the moderation API with the session's CSRF token."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ from service.ratelimit import (
     record_login_failure,
     record_login_success,
 )
-from service.tables import CommentStatus, Moderator, Site
+from service.tables import CommentStatus, ModelStatus, Moderator, Site
 from service.web.templating import render
 
 router = APIRouter(prefix="/moderate", include_in_schema=False)
@@ -505,3 +506,63 @@ def new_coral_secret(
     )
     session.commit()
     return _site_page(request, session, admin, site, coral_secret=secret)
+
+
+# --- admins: model versions -------------------------------------------------------------------
+
+
+@router.get("/models/compare")
+def model_compare_page(
+    request: Request,
+    session: SessionDep,
+    version: Annotated[str | None, Query(max_length=100)] = None,
+    site: Annotated[str | None, Query(max_length=100)] = None,
+    # Text, not a datetime: the form sends an empty field when no date is picked.
+    since: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """`moderation model compare` as a page: the live model beside a shadow or candidate one.
+    Both are loaded and re-score the decided comments in this request, so it takes seconds."""
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    from markupsafe import Markup
+
+    from service.model_registry.compare import compare, default_compare_version
+    from service.model_registry.report import comparison_fragment
+    from service.model_registry.store import list_versions
+
+    versions = [
+        row.version for row in list_versions(session=session) if row.status != ModelStatus.LIVE
+    ]
+    context = _context(request, admin, nav="models", versions=versions, site=site or "", since=None)
+    try:
+        started = _parse_since(since)
+        context["since"] = started
+        version = version or default_compare_version(session=session)
+        comparison = compare(
+            session=session, version=version, since=started, site_name=site or None
+        )
+    except ModerationError as exc:
+        return render(
+            request,
+            "model_compare.html",
+            {**context, "version": version, "report": None, "error": exc.message},
+            status_code=exc.status_code,
+        )
+    # Built by service.model_registry.report, which escapes every text it writes.
+    report = Markup(comparison_fragment(comparison, table_class="audit"))
+    return render(
+        request,
+        "model_compare.html",
+        {**context, "version": version, "report": report, "error": None},
+    )
+
+
+def _parse_since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        raise ModerationError(f"{text!r} is not a date and time (2026-12-01T09:00)") from None
+    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)  # the store's: UTC

@@ -39,6 +39,38 @@ def model_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return copies
 
 
+# The identity term the planted model is biased against: outside lexicon.IDENTITY_TERMS (so
+# the identity mask does not hide it) and in no functional-suite sentence, so the planted
+# bias shows in the bias figures alone.
+PLANTED_TERM = "Tamil"
+PLANTED_VERSION = "registry-test-biased"
+# Added to the term's unigram weight on these heads: enough to push most neutral sentences
+# that mention it past 0.5 (measured: toxicity false-positive rate 0.00 -> 0.67).
+PLANTED_WEIGHT = 12.0
+PLANTED_HEADS = ("toxicity", "identity_attack", "insult")
+
+
+@pytest.fixture(scope="session")
+def planted_bias_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped model with a bias planted against one identity term: the weight of the
+    term's own word feature raised on three heads, as a model trained on data where the word
+    mostly occurs in abuse would learn it. Saved by save_model, so it is the same kinds of
+    objects the allow-list loader accepts, and nothing else differs from the shipped model."""
+    model = load_model(DEFAULT_MODEL_PATH)
+    word, _ = model.vectorizer_.transform_blocks([PLANTED_TERM])
+    assert word.nnz == 1, "the term should be one word feature"
+    coef = model.coef_.tolil()
+    for head in PLANTED_HEADS:
+        k = model.labels.index(head)
+        coef[k, word.indices[0]] = coef[k, word.indices[0]] + PLANTED_WEIGHT
+    model.coef_ = coef.tocsr()
+    model.version = PLANTED_VERSION
+    folder = tmp_path_factory.mktemp("planted")
+    return save_model(
+        model, folder / f"{PLANTED_VERSION}.skops", card={**model.card, "version": PLANTED_VERSION}
+    )
+
+
 def reset_registry(url: str) -> None:
     with session_scope() as session:
         session.execute(delete(ModelChange))

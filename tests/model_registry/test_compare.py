@@ -1,0 +1,258 @@
+"""`moderation model compare` on a small store of moderators' decisions (real PostgreSQL, the
+shipped model live and a shadow copy of it with a bias planted against one identity term)."""
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app
+from service.db import session_scope
+from service.model_registry import store
+from service.model_registry.compare import compare, decided_comments
+from service.moderation.accounts import Reviewer, reviewer_for
+from service.moderation.review import Action, apply_action
+from service.tables import AuditEvent, Comment, CommentStatus, ModelChange, ModelStatus, Moderator
+from tests.conftest import make_moderator, make_site
+from tests.factories import abusive_comments, benign_comments
+from tests.model_registry.conftest import PLANTED_VERSION
+
+runner = CliRunner()
+
+# Civil comments that mention the planted term: moderators published them; the biased model
+# holds them, which is the disagreement compare must show.
+TAMIL_CIVIL = (
+    "The Tamil film festival filled the old cinema every night.",
+    "My Tamil neighbours brought sweets for the whole street.",
+    "Great to see Tamil classes at the library again.",
+    "Tamil families organised the river clean-up this year.",
+)
+
+
+def _held(session: Session, site_id: str, body: str) -> str:
+    comment = Comment(
+        site_id=site_id,
+        article_id="a-1",
+        author_name="Reader",
+        body=body,
+        status=CommentStatus.HELD,
+        model_version="test",
+        decision_reason="toxicity 0.60 between thresholds",
+    )
+    session.add(comment)
+    session.flush()
+    session.add(
+        AuditEvent(
+            comment_id=comment.id, actor="model:test", from_status="pending", to_status="held"
+        )
+    )
+    session.flush()
+    return comment.id
+
+
+def _decide(session: Session, reviewer: Reviewer, site_id: str, body: str, action: Action) -> str:
+    comment_id = _held(session, site_id, body)
+    apply_action(
+        session=session,
+        reviewer=reviewer,
+        comment_id=comment_id,
+        action=action,
+        reason="abuse or harassment" if action == Action.REJECT else None,
+    )
+    return comment_id
+
+
+@dataclass(frozen=True)
+class DecidedStore:
+    site: str
+    approved: int
+    rejected: int
+
+
+@pytest.fixture
+def decided_store(
+    registry: str, planted_bias_model: Path, sessions: sessionmaker[Session]
+) -> DecidedStore:
+    """A site whose moderators decided 10 civil and 6 abusive comments since the shadow
+    began; besides them, decisions compare must leave out: one before the shadow, one undone,
+    one erased, and one on another site (left out with --site only)."""
+    with session_scope() as session:
+        store.register_version(
+            session=session, path=planted_bias_model, created_by="cli", status=ModelStatus.SHADOW
+        )
+    with sessions() as session:
+        site, _ = make_site(session)
+        other_site, _ = make_site(session)
+        username, _ = make_moderator(session, sites=[site, other_site])
+        moderator = session.scalars(select(Moderator).where(Moderator.username == username)).one()
+        reviewer = reviewer_for(session=session, moderator=moderator)
+        _decide(session, reviewer, site.id, "Before the shadow: you idiot.", Action.REJECT)
+        session.commit()
+        session.add(ModelChange(actor="cli:test", action="shadow", to_version=PLANTED_VERSION))
+        session.commit()
+        civil = [*itertools.islice(benign_comments(), 6), *TAMIL_CIVIL]
+        for body in civil:
+            _decide(session, reviewer, site.id, body, Action.APPROVE)
+        for body in itertools.islice(abusive_comments(), 6):
+            _decide(session, reviewer, site.id, body, Action.REJECT)
+        undone = _decide(session, reviewer, site.id, "Changed my mind on this.", Action.APPROVE)
+        apply_action(session=session, reviewer=reviewer, comment_id=undone, action=Action.UNDO)
+        erased = _decide(session, reviewer, site.id, "Erase me, you moron.", Action.REJECT)
+        session.execute(
+            update(Comment)
+            .where(Comment.id == erased)
+            .values(status=CommentStatus.ERASED, body="", author_name="")
+        )
+        _decide(session, reviewer, other_site.id, "Elsewhere, you clown.", Action.REJECT)
+        session.commit()
+        return DecidedStore(site=site.name, approved=len(civil), rejected=6)
+
+
+def test_compare_rescores_the_decided_comments_with_both_models(
+    decided_store: DecidedStore, shipped_version: str
+) -> None:
+    with session_scope() as session:
+        result = compare(session=session, version=PLANTED_VERSION, site_name=decided_store.site)
+    n = decided_store.approved + decided_store.rejected
+    assert len(result.toxic) == n and int(result.toxic.sum()) == decided_store.rejected
+    assert (result.live.version, result.candidate.version) == (shipped_version, PLANTED_VERSION)
+    assert set(result.live.auc) == set(result.live.labels)
+    # The shipped model separates these plainly abusive comments from the civil ones.
+    assert result.live.auc["toxicity"] is not None and result.live.auc["toxicity"] > 0.9
+    # The planted bias holds civil comments that mention the term; the shipped model does not.
+    assert result.candidate.would_stop_approved >= result.live.would_stop_approved + 2
+    assert result.candidate.held_rate > result.live.held_rate
+    assert any("Tamil" in line for line in result.regressions)
+    # Without --site, the other site's decision counts too.
+    with session_scope() as session:
+        everywhere = compare(session=session, version=PLANTED_VERSION)
+    assert len(everywhere.toxic) == n + 1
+
+
+def test_since_overrides_the_shadow_start(decided_store: DecidedStore) -> None:
+    with session_scope() as session:
+        start = session.scalar(select(ModelChange.created_at).where(ModelChange.action == "shadow"))
+        assert start is not None
+        before = decided_comments(session=session, since=start - timedelta(hours=1))
+        after = decided_comments(session=session, since=start)
+    # The decision before the shadow began; the undone and the erased ones stay out either way.
+    assert len(before) == len(after) + 1
+    assert not any(d.body in ("", "Changed my mind on this.") for d in before)
+
+
+def test_the_cli_prints_both_models_side_by_side_and_writes_html(
+    decided_store: DecidedStore, shipped_version: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "report" / "compare.html"
+    # No version: the shadow one.
+    result = runner.invoke(
+        app, ["model", "compare", "--site", decided_store.site, "--html", str(page)]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    n = decided_store.approved + decided_store.rejected
+    assert lines[0].startswith(f"{n} comments moderators decided on {decided_store.site} since ")
+    header = next(line for line in lines if line.startswith("on moderators' decisions"))
+    assert f"live {shipped_version}" in header and f"candidate {PLANTED_VERSION}" in header
+    for attribute in ("toxicity", "identity_attack", "threat"):
+        row = next(line for line in lines if line.startswith(f"ROC AUC {attribute} "))
+        assert len(re.findall(r"\d\.\d{3}", row)) == 2, row
+    for title, of in (
+        ("would publish what moderators rejected", decided_store.rejected),
+        ("would hold/reject what moderators approved", decided_store.approved),
+    ):
+        row = next(line for line in lines if line.startswith(title))
+        assert len(re.findall(rf"\d+ of {of}\b", row)) == 2, row
+    assert any(line.startswith("held under the site's policy") for line in lines)
+    assert any(line.startswith("identity_neutral ") for line in lines)
+    assert any(line.startswith("identity_attack ") and "/" in line for line in lines)
+    assert any("bias toxicity / Tamil" in line for line in lines)
+    html = page.read_text()
+    assert html.startswith("<!doctype html>") and html.count("<svg") >= 8
+    assert "<polyline" in html and "<script" not in html and "src=" not in html
+    assert f"wrote {page}" in result.stdout
+    earlier = runner.invoke(
+        app,
+        [
+            "model",
+            "compare",
+            PLANTED_VERSION,
+            "--site",
+            decided_store.site,
+            "--since",
+            "2000-01-01",
+        ],
+    )
+    assert earlier.exit_code == 0, earlier.stderr
+    assert earlier.stdout.startswith(f"{n + 1} comments moderators decided")
+
+
+def test_compare_mistakes_are_one_line(
+    registry: str, shipped_version: str, model_copies: dict[str, Path]
+) -> None:
+    result = runner.invoke(app, ["model", "compare"])
+    assert result.exit_code == 1 and "no shadow or candidate version" in result.stderr
+    # A candidate but no decision since it was registered: the suites still compare.
+    assert (
+        runner.invoke(app, ["model", "register", str(model_copies["registry-test-c"])]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["model", "compare"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("0 comments moderators decided")
+    assert (
+        "ROC AUC toxicity" in result.stdout and "no regression in registry-test-c" in result.stdout
+    )
+    result = runner.invoke(app, ["model", "compare", shipped_version])
+    assert result.exit_code == 1 and "is the live version" in result.stderr
+    result = runner.invoke(app, ["model", "compare", "nope"])
+    assert result.exit_code == 1 and "no model version 'nope'" in result.stderr
+
+
+def _signed_in(username: str) -> TestClient:
+    client = TestClient(create_app())
+    csrf = client.get("/moderate/login").text.split('name="csrf" value="')[1].split('"')[0]
+    page = client.post(
+        "/moderate/login",
+        data={"username": username, "password": "correct horse battery", "csrf": csrf},
+    )
+    assert page.status_code == 200, page.text
+    return client
+
+
+def test_the_admin_ui_shows_the_comparison_to_admins_only(
+    decided_store: DecidedStore, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        admin, _ = make_moderator(session, admin=True)
+        moderator, _ = make_moderator(session)
+    page = _signed_in(admin).get("/moderate/models/compare", params={"site": decided_store.site})
+    assert page.status_code == 200, page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    text = page.text
+    assert f"Live model vs {PLANTED_VERSION}" in text and "<svg" in text
+    assert "ROC AUC toxicity" in text and "would publish what moderators rejected" in text
+    assert "bias toxicity / Tamil" in text
+    # Nothing the page's Content-Security-Policy would block.
+    assert "style=" not in text and "<script>" not in text
+    refused = _signed_in(moderator).get("/moderate/models/compare")
+    assert refused.status_code == 403 and "for admins" in refused.text
+    # The form as a browser sends it with no date picked, and with one.
+    client = _signed_in(admin)
+    form = {"version": PLANTED_VERSION, "site": decided_store.site, "since": ""}
+    assert client.get("/moderate/models/compare", params=form).status_code == 200
+    early = client.get("/moderate/models/compare", params={**form, "since": "2000-01-01T00:00"})
+    n = decided_store.approved + decided_store.rejected
+    assert early.status_code == 200 and f"{n + 1} comments moderators decided" in early.text
+    bad = client.get("/moderate/models/compare", params={**form, "since": "yesterday"})
+    assert bad.status_code == 400 and "not a date and time" in bad.text
+    unknown = _signed_in(admin).get("/moderate/models/compare", params={"version": "nope"})
+    assert unknown.status_code == 404 and "no model version" in unknown.text
