@@ -139,7 +139,13 @@ def test_compare_rescores_the_decided_comments_with_both_models(
 
 def test_since_overrides_the_shadow_start(decided_store: DecidedStore) -> None:
     with session_scope() as session:
-        start = session.scalar(select(ModelChange.created_at).where(ModelChange.action == "shadow"))
+        # The latest shadow row: registering as shadow writes one too, before the fixture's.
+        start = session.scalar(
+            select(ModelChange.created_at)
+            .where(ModelChange.action == "shadow")
+            .order_by(ModelChange.id.desc())
+            .limit(1)
+        )
         assert start is not None
         before = decided_comments(session=session, since=start - timedelta(hours=1))
         after = decided_comments(session=session, since=start)
