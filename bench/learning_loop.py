@@ -447,6 +447,25 @@ def gated_promote_timed(version: str, cycle: int) -> dict[str, Any]:
     }
 
 
+def gate_baseline(path: Path) -> dict[str, Any]:
+    """The baseline model through the same gate, registered as a candidate and not promoted:
+    whether the candidate's regressions, if any, come from the decisions or from training
+    itself (this machine's fit against the shipped one)."""
+    from service.db import get_session_factory, session_scope
+    from service.model_registry.compare import gate
+    from service.model_registry.store import register_version
+    from service.tables import ModelStatus
+
+    with session_scope(get_session_factory()) as session:
+        row = register_version(
+            session=session, path=path, created_by=ACTOR, status=ModelStatus.CANDIDATE
+        )
+        started = time.perf_counter()
+        result = gate(session=session, version=row.version)
+        seconds = time.perf_counter() - started
+    return {"version": row.version, "gate_seconds": seconds, "regressions": result.regressions}
+
+
 def rollback_timed(cycle: int) -> dict[str, Any]:
     from service.db import get_session_factory, session_scope
     from service.model_registry.store import rollback
@@ -580,6 +599,8 @@ def run(
             results["from_decisions"]["seconds"] / results["baseline"]["seconds"]
         )
 
+        results["baseline_gate"] = gate_baseline(stack.workdir / "b.skops")
+        log(f"baseline vs live: {len(results['baseline_gate']['regressions'])} regression(s)")
         results["load_before_switch"] = _load()
         results["cycles"] = switch_cycles(
             stack,
@@ -617,6 +638,10 @@ def summary(results: dict[str, Any]) -> str:
         f"  labels                 toxic {labels['toxicity']['toxic']}, civil"
         f" {labels['toxicity']['civil']} ({kinds}; left out: {left_out})",
     ]
+    lines.append(
+        f"  gate, baseline vs live {results['baseline_gate']['gate_seconds']:8.2f} s,"
+        f" {len(results['baseline_gate']['regressions'])} regression(s) (not promoted)"
+    )
     for index, cycle in enumerate(results["cycles"]):
         promote, back = cycle["promote"], cycle["rollback"]
         forced = (
