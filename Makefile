@@ -48,7 +48,7 @@ bench-shadow: install services
 
 # Issue 16's learning loop: store 10,000 moderators' decisions, train --from-decisions on the
 # shared data plus them (and on the shared data alone, for the ratio), gate + promote, and the
-# worker's switch time; ~30 min with the shared data. `--quick` is a one-minute smoke run.
+# worker's switch time; ~10 min with the shared data. `--quick` is a one-minute smoke run.
 LEARNING_ARGS ?=
 bench-learning: install services
 	$(VENV)/bin/python -m bench.learning_loop $(LEARNING_ARGS)
