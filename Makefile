@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck bench bench-model bench-e2e bench-integrations bench-shadow services mutation clean
+.PHONY: install run test lint typecheck bench bench-model bench-e2e bench-integrations bench-shadow bench-learning services mutation clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,7 +31,7 @@ typecheck: install
 test: install services lint typecheck
 	$(VENV)/bin/pytest
 
-bench: bench-model bench-e2e bench-integrations bench-shadow
+bench: bench-model bench-e2e bench-integrations bench-shadow bench-learning
 
 bench-model: install
 	$(VENV)/bin/python scripts/bench_model.py
@@ -45,6 +45,13 @@ bench-integrations: install services
 # One worker's drain rate with no shadow model and with one (issue 16: a shadow scores twice).
 bench-shadow: install services
 	$(VENV)/bin/python -m bench.shadow
+
+# Issue 16's learning loop: store 10,000 moderators' decisions, train --from-decisions on the
+# shared data plus them (and on the shared data alone, for the ratio), gate + promote, and the
+# worker's switch time; ~10 min with the shared data. `--quick` is a one-minute smoke run.
+LEARNING_ARGS ?=
+bench-learning: install services
+	$(VENV)/bin/python -m bench.learning_loop $(LEARNING_ARGS)
 
 # Mutation testing of the store, policy, scoring, authorisation and webhook modules
 # ([tool.mutmut] in pyproject.toml); hours, so not part of `make test`. One module:
