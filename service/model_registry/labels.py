@@ -75,6 +75,7 @@ class ModeratorDecision:
     """The decision a comment's label comes from."""
 
     comment_id: str
+    site_id: str
     site_name: str
     text: str
     action: Action
@@ -166,6 +167,16 @@ def decision_kind(decision: ModeratorDecision) -> str | None:
     return FREE_TEXT
 
 
+def decision_is_toxic(decision: ModeratorDecision) -> bool | None:
+    """The decision as a verdict: True toxic (a toxic kind), False civil (approve, restore),
+    None when it says nothing about toxicity. What compare and site tune count, so that they
+    read a decision as training does."""
+    kind = decision_kind(decision)
+    if kind is None:
+        return None
+    return kind not in (Action.APPROVE.value, Action.RESTORE.value)
+
+
 def label_of(decision: ModeratorDecision) -> LabelledComment | None:
     """The decision as a training row, or None when it is not a toxicity label."""
     kind = decision_kind(decision)
@@ -243,6 +254,7 @@ def moderator_decisions(
             AuditEvent.reason,
             AuditEvent.created_at,
             Comment.body,
+            Site.id,
             Site.name,
         )
         .join(Comment, Comment.id == AuditEvent.comment_id)
@@ -263,7 +275,7 @@ def moderator_decisions(
     rows = session.execute(query.execution_options(yield_per=_BATCH))
     current: str | None = None
     events: list[_Event] = []
-    text = site_name = ""
+    text = site_id = site_name = ""
 
     def finish() -> ModeratorDecision | None:
         found = latest_decision(events)
@@ -272,14 +284,14 @@ def moderator_decisions(
         action, reason, at = found
         if since is not None and at < since:
             return None
-        return ModeratorDecision(current, site_name, text, action, reason, at)
+        return ModeratorDecision(current, site_id, site_name, text, action, reason, at)
 
-    for comment_id, actor, from_status, to_status, reason, at, body, name in rows:
+    for comment_id, actor, from_status, to_status, reason, at, body, in_site, name in rows:
         if comment_id != current:
             decided = finish()
             if decided is not None:
                 yield decided
-            current, events, text, site_name = comment_id, [], body, name
+            current, events, text, site_id, site_name = comment_id, [], body, in_site, name
         events.append(_Event(actor, from_status, to_status, reason, at))
     decided = finish()
     if decided is not None:
