@@ -260,6 +260,11 @@ def test_the_admin_ui_shows_the_comparison_to_admins_only(
     assert early.status_code == 200 and f"{n + 1} comments moderators decided" in early.text
     bad = client.get("/moderate/models/compare", params={**form, "since": "yesterday"})
     assert bad.status_code == 400 and "not a date and time" in bad.text
+    # Parses, but lies before the year 1 once in UTC.
+    early = client.get(
+        "/moderate/models/compare", params={**form, "since": "0001-01-01T00:00+05:00"}
+    )
+    assert early.status_code == 400 and "not a date and time" in early.text
     unknown = _signed_in(admin).get("/moderate/models/compare", params={"version": "nope"})
     assert unknown.status_code == 404 and "no model version" in unknown.text
 

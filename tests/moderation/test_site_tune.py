@@ -475,5 +475,9 @@ def test_tune_refuses_a_since_it_cannot_read(
     assert err.strip() == (
         "--since 'last tuesday': write a date (2026-11-01), a time (2026-11-01T08:00Z) or 30d"
     )
+    # A date that parses but lies before the year 1 once in UTC.
+    code, out, err = _tune(name, "--max-civil-held", "0.02", "--since", "0001-01-01T00:00+05:00")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("--since '0001-01-01T00:00+05:00': ")
     code, _, err = _tune("no-such-site", "--max-civil-held", "0.02")
     assert code == 1 and err.strip() == "no site named 'no-such-site'"
