@@ -144,6 +144,8 @@ def _iso(value: datetime | None) -> str | None:
 class SiteLabels:
     rows: list[LabelledComment]
     summary: LabelSummary
+    # The comments the decisions' rows came from: what an erasure since may have emptied.
+    comment_ids: list[str] = field(default_factory=list)
 
 
 def decision_source(site_name: str) -> str:
@@ -368,6 +370,7 @@ def read_labels(
     ``since``: moderators' decisions, then suggested scores, with their summary."""
     summary = LabelSummary(site=site.name if site is not None else None, since=since)
     rows: list[LabelledComment] = []
+    comment_ids: list[str] = []
     for decision in moderator_decisions(session=session, site=site, since=since):
         row = label_of(decision)
         if row is None:
@@ -382,10 +385,11 @@ def read_labels(
         )
         summary.count(row)
         rows.append(row)
+        comment_ids.append(decision.comment_id)
     if feedback:
         for row, at in suggested_labels(session=session, site=site, since=since):
             summary.feedback += 1
             summary.latest_feedback_at = max(filter(None, (summary.latest_feedback_at, at)))
             summary.count(row)
             rows.append(row)
-    return SiteLabels(rows=rows, summary=summary)
+    return SiteLabels(rows=rows, summary=summary, comment_ids=comment_ids)
