@@ -49,6 +49,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_utc(text: str) -> datetime:
+    """An ISO date or time as the store keeps times: aware, in UTC (one without a zone is
+    UTC). ValueError when it is none, or when it parses but lies outside what a datetime can
+    hold once in UTC (0001-01-01T00:00+05:00), which would otherwise fail only when bound."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is not a date and time (2026-12-01T09:00)") from None
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(

@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from statistics import mean
 from typing import Annotated, Any
@@ -185,8 +185,10 @@ def model_compare(
     ] = None,
     site: Annotated[str | None, typer.Option(help="only this site's comments (its name)")] = None,
     since: Annotated[
-        datetime | None,
-        typer.Option(help="decisions from then on (default: since the shadow began)"),
+        str | None,
+        typer.Option(
+            help="decisions from then on, an ISO date or time (default: since the shadow began)"
+        ),
     ] = None,
     html: Annotated[Path | None, typer.Option(help="also write an HTML report here")] = None,
 ) -> None:
@@ -198,12 +200,11 @@ def model_compare(
     from service.model_registry.compare import compare, default_compare_version
     from service.model_registry.report import comparison_html, format_comparison
 
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # the store's times are UTC
+    start = _parse_since(since)
     try:
         with session_scope() as session:
             version = version or default_compare_version(session=session)
-            comparison = compare(session=session, version=version, since=since, site_name=site)
+            comparison = compare(session=session, version=version, since=start, site_name=site)
     except ModerationError as exc:
         _fail(exc.message)
         return
@@ -276,14 +277,16 @@ def model_shadow(
 
 
 def _parse_since(value: str | None) -> datetime | None:
-    """An ISO date or time; one without a zone is UTC, as every time in the store is."""
+    """--since: an ISO date or time; one without a zone is UTC, as every time in the store is."""
+    from service.db import parse_utc
+
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date or time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+        return parse_utc(value)
+    except ValueError as exc:
+        _fail(f"--since {exc}")
+        return None
 
 
 @model_app.command("train")
@@ -346,6 +349,7 @@ def model_train(
     if not from_decisions:
         _fail("say --from-decisions (`moderation train` trains on the base data alone)")
         return
+    start = _parse_since(since)
     steps = ["labels", "read", "split", "word vectors", *LABELS, "calibration", "spans"]
     steps += ["evaluate", "save", "register"]
     try:
@@ -360,7 +364,7 @@ def model_train(
                 actor=_actor(),
                 out_dir=get_settings().data_dir / "models",
                 site=site,
-                since=_parse_since(since),
+                since=start,
                 data_dir=data_dir,
                 inputs=inputs or [],
                 out=out,

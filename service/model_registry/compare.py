@@ -16,13 +16,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.model_registry import store
+from service.model_registry import labels, store
 from service.model_registry.errors import ModelChangeRefused
 from service.policy import Policy, Reading, decide, default_policy
 from service.sites import site_policy
 from service.tables import (
-    AuditEvent,
-    Comment,
     CommentStatus,
     ModelChange,
     ModelStatus,
@@ -55,10 +53,6 @@ BIAS_THRESHOLD = 0.5
 # The policy the functional suite is decided under: a new site's default.
 GATE_POLICY = default_policy(approve_below=0.5, reject_at=0.9)
 
-# Moderators' final word on a comment, as a label: what they took down or rejected is toxic,
-# what they published civil. Anything else (an undo back to held) is no decision.
-TOXIC_STATUSES = frozenset({CommentStatus.REJECTED, CommentStatus.REMOVED})
-CIVIL_STATUSES = frozenset({CommentStatus.APPROVED})
 # Comments scored per model.assess call: bounds the memory of a compare over a large store.
 SCORE_BATCH = 2000
 
@@ -243,30 +237,17 @@ def comparison_start(*, session: Session, version: str) -> datetime:
 
 
 def decided_comments(
-    *, session: Session, since: datetime, site_id: str | None = None
+    *, session: Session, since: datetime, site: Site | None = None
 ) -> list[Decided]:
-    """Comments whose latest moderator decision since ``since`` is a publish or a reject or
-    take-down, erased ones left out (their text is gone). One pass over those audit events,
-    oldest first, so a later decision on a comment replaces an earlier one."""
-    query = (
-        select(AuditEvent.comment_id, AuditEvent.to_status, Comment.body, Comment.site_id)
-        .join(Comment, Comment.id == AuditEvent.comment_id)
-        .where(
-            AuditEvent.actor.startswith("moderator:"),
-            AuditEvent.created_at >= since,
-            Comment.status != CommentStatus.ERASED,
-        )
-        .order_by(AuditEvent.id)
-    )
-    if site_id is not None:
-        query = query.where(Comment.site_id == site_id)
-    latest: dict[str, Decided | None] = {}
-    for comment_id, to_status, body, comment_site in session.execute(query):
-        if to_status in TOXIC_STATUSES or to_status in CIVIL_STATUSES:
-            latest[comment_id] = Decided(body, comment_site, to_status in TOXIC_STATUSES)
-        else:
-            latest[comment_id] = None  # undone back to the queue: no decision any more
-    return [decided for decided in latest.values() if decided is not None]
+    """Comments whose moderator decision in force was made since ``since``, read as training
+    reads it (service.model_registry.labels): a toxic reason is toxic, an approve or restore
+    civil; spam and the like, undone decisions and erased comments are left out."""
+    decided: list[Decided] = []
+    for decision in labels.moderator_decisions(session=session, site=site, since=since):
+        toxic = labels.decision_is_toxic(decision)
+        if toxic is not None:
+            decided.append(Decided(decision.text, decision.site_id, toxic))
+    return decided
 
 
 @dataclass(frozen=True)
@@ -353,13 +334,12 @@ def compare(
     if live_row.version == version:
         raise ModelChangeRefused(f"{version!r} is the live version; name another one")
     since = since or comparison_start(session=session, version=version)
-    site_id = None
+    site = None
     if site_name is not None:
         site = get_site_by_name(session=session, name=site_name)
         if site is None:
             raise ModelChangeRefused(f"no site named {site_name!r}")
-        site_id = site.id
-    decided = decided_comments(session=session, since=since, site_id=site_id)
+    decided = decided_comments(session=session, since=since, site=site)
     sites = {d.site_id for d in decided}
     policies = {
         site.id: site_policy(site)

@@ -75,6 +75,7 @@ class ModeratorDecision:
     """The decision a comment's label comes from."""
 
     comment_id: str
+    site_id: str
     site_name: str
     text: str
     action: Action
@@ -143,6 +144,8 @@ def _iso(value: datetime | None) -> str | None:
 class SiteLabels:
     rows: list[LabelledComment]
     summary: LabelSummary
+    # The comments the decisions' rows came from: what an erasure since may have emptied.
+    comment_ids: list[str] = field(default_factory=list)
 
 
 def decision_source(site_name: str) -> str:
@@ -164,6 +167,16 @@ def decision_kind(decision: ModeratorDecision) -> str | None:
     if reason in OTHER_REASONS or reason.startswith(WORDPRESS_SPAM):
         return None
     return FREE_TEXT
+
+
+def decision_is_toxic(decision: ModeratorDecision) -> bool | None:
+    """The decision as a verdict: True toxic (a toxic kind), False civil (approve, restore),
+    None when it says nothing about toxicity. What compare and site tune count, so that they
+    read a decision as training does."""
+    kind = decision_kind(decision)
+    if kind is None:
+        return None
+    return kind not in (Action.APPROVE.value, Action.RESTORE.value)
 
 
 def label_of(decision: ModeratorDecision) -> LabelledComment | None:
@@ -243,6 +256,7 @@ def moderator_decisions(
             AuditEvent.reason,
             AuditEvent.created_at,
             Comment.body,
+            Site.id,
             Site.name,
         )
         .join(Comment, Comment.id == AuditEvent.comment_id)
@@ -263,7 +277,7 @@ def moderator_decisions(
     rows = session.execute(query.execution_options(yield_per=_BATCH))
     current: str | None = None
     events: list[_Event] = []
-    text = site_name = ""
+    text = site_id = site_name = ""
 
     def finish() -> ModeratorDecision | None:
         found = latest_decision(events)
@@ -272,14 +286,14 @@ def moderator_decisions(
         action, reason, at = found
         if since is not None and at < since:
             return None
-        return ModeratorDecision(current, site_name, text, action, reason, at)
+        return ModeratorDecision(current, site_id, site_name, text, action, reason, at)
 
-    for comment_id, actor, from_status, to_status, reason, at, body, name in rows:
+    for comment_id, actor, from_status, to_status, reason, at, body, in_site, name in rows:
         if comment_id != current:
             decided = finish()
             if decided is not None:
                 yield decided
-            current, events, text, site_name = comment_id, [], body, name
+            current, events, text, site_id, site_name = comment_id, [], body, in_site, name
         events.append(_Event(actor, from_status, to_status, reason, at))
     decided = finish()
     if decided is not None:
@@ -356,6 +370,7 @@ def read_labels(
     ``since``: moderators' decisions, then suggested scores, with their summary."""
     summary = LabelSummary(site=site.name if site is not None else None, since=since)
     rows: list[LabelledComment] = []
+    comment_ids: list[str] = []
     for decision in moderator_decisions(session=session, site=site, since=since):
         row = label_of(decision)
         if row is None:
@@ -370,10 +385,11 @@ def read_labels(
         )
         summary.count(row)
         rows.append(row)
+        comment_ids.append(decision.comment_id)
     if feedback:
         for row, at in suggested_labels(session=session, site=site, since=since):
             summary.feedback += 1
             summary.latest_feedback_at = max(filter(None, (summary.latest_feedback_at, at)))
             summary.count(row)
             rows.append(row)
-    return SiteLabels(rows=rows, summary=summary)
+    return SiteLabels(rows=rows, summary=summary, comment_ids=comment_ids)

@@ -25,7 +25,7 @@ from service.errors import ModerationError, SiteNotFound
 from service.model_registry import labels as labels_module
 from service.model_registry.labels import LabelSummary, read_labels
 from service.model_registry.store import get_version, live_version, register_version
-from service.tables import ModelStatus, ModelVersion, Site
+from service.tables import Comment, CommentStatus, ModelStatus, ModelVersion, Site
 
 # A site's labels weigh this many times a row of the base data. Each source's rows are first
 # balanced to a total weight equal to its size (classifiers.train.balanced_weights), so with
@@ -116,6 +116,28 @@ def next_version(*, session: Session, today: dt.date | None = None) -> str:
     return f"{stem}{build}"
 
 
+# Comment ids per query of the erasure check: well under either store's bound parameters.
+_ERASED_CHECK_BATCH = 1000
+
+
+def count_erased(*, session: Session, comment_ids: Sequence[str]) -> int:
+    """How many of these comments are erased (or gone) now. The rest are locked FOR KEY
+    SHARE on PostgreSQL, as shadow scores lock theirs: an erasure holding one is waited for
+    and then seen, or waits until this transaction ends. On SQLite, call it after this
+    transaction has written, so that no other writer can commit before it ends."""
+    present = 0
+    for start in range(0, len(comment_ids), _ERASED_CHECK_BATCH):
+        batch = comment_ids[start : start + _ERASED_CHECK_BATCH]
+        present += len(
+            session.scalars(
+                select(Comment.id)
+                .where(Comment.id.in_(batch), Comment.status != CommentStatus.ERASED)
+                .with_for_update(read=True, key_share=True)
+            ).all()
+        )
+    return len(comment_ids) - present
+
+
 def _noop(step: str) -> None:
     return None
 
@@ -142,7 +164,7 @@ def train_from_decisions(
     The store is read in one short transaction and written in another: fitting takes minutes
     (with word vectors, a quarter of an hour), and a transaction held open that long would
     make a migration wait on it and keep PostgreSQL from vacuuming the busy comments table."""
-    from classifiers.persist import save_model
+    from classifiers.persist import card_path, save_model
     from classifiers.train import split_rows
     from classifiers.training_run import fit_and_describe
 
@@ -206,6 +228,17 @@ def train_from_decisions(
             status=ModelStatus.CANDIDATE,
             parent_version=parent,
         )
+        # Checked after the row is written, in the same transaction (see count_erased): a
+        # comment erased while the model was fitted must not live on in a candidate.
+        erased = count_erased(session=session, comment_ids=labels.comment_ids)
+        if erased:
+            session.rollback()
+            # Fitted on the erased texts (its vocabulary may hold their words): not kept.
+            path.unlink(missing_ok=True)
+            card_path(path).unlink(missing_ok=True)
+            raise TrainingRefused(
+                f"{erased} labelled comments were erased during training; run it again"
+            )
     progress("register")
     return TrainedCandidate(
         version=version,

@@ -242,12 +242,13 @@ def _since(value: str | None) -> datetime | None:
         return None
     if days := re.fullmatch(r"(\d{1,5})d", value.strip()):
         return datetime.now(UTC) - timedelta(days=int(days.group(1)))
+    from service.db import parse_utc
+
     try:
-        when = datetime.fromisoformat(value.strip())
+        return parse_utc(value)
     except ValueError:
         _fail(f"--since {value!r}: write a date (2026-11-01), a time (2026-11-01T08:00Z) or 30d")
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _percent(share: float) -> str:

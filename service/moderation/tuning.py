@@ -3,10 +3,15 @@
 The target is the share of civil comments the policy may keep from being published on their
 scores (held for a human, or rejected). What counts as civil and toxic:
 
-- civil: the latest moderator decision approved it (approve, restore, an undone take-down),
-  or the model published it and no moderator ever acted on it;
-- toxic: the latest moderator decision rejected it or took it down;
-- neither (left out): held or rejected by the model and not reviewed yet, erased comments.
+- civil: the moderator decision in force approved or restored it, or the model published it
+  and no moderator decision on it stands (none made, or undone);
+- toxic: the moderator decision in force rejected it or took it down for a toxic reason;
+- neither (left out): held or rejected by the model and not reviewed yet (or the review
+  undone), rejected or taken down for spam, off topic, misinformation or personal
+  information, erased comments.
+
+A decision is read as training reads it (service.model_registry.labels: moderator_decisions
+and decision_is_toxic), so the two never disagree on what a moderator said.
 
 Published comments nobody took down count as civil because moderators only ever see what was
 held (or, to take it down, what they looked for): counting only what they approved would
@@ -37,14 +42,15 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.model_registry.labels import decision_is_toxic, moderator_decisions
 from service.moderation.errors import TuningRefused
 from service.moderation.site_admin import PolicyUpdate, update_policy
 from service.policy import ATTRIBUTES, LabelThreshold, Policy, canonical_scores, decide
 from service.sites import site_policy
-from service.tables import AuditEvent, Comment, CommentStatus, Site
+from service.tables import Comment, CommentStatus, Site
 
 # Below this many moderator approvals the top tail of civil scores, which is where the
 # threshold moves, is known from a handful of comments: the factor would follow them.
@@ -57,10 +63,6 @@ THRESHOLD_DECIMALS = 3
 # A cut placed just above a civil comment's ratio must not hold that comment through float
 # rounding of ratio * threshold; 1e-9 relative is far above a double's error, far below 0.001.
 _ABOVE = 1e-9
-
-_MODERATOR_ACTOR = "moderator:"
-_CIVIL_STATUSES = frozenset({CommentStatus.APPROVED.value})
-_TOXIC_STATUSES = frozenset({CommentStatus.REJECTED.value, CommentStatus.REMOVED.value})
 
 
 class Verdict(StrEnum):
@@ -97,33 +99,33 @@ class DecisionData:
 def load_decision_data(
     *, session: Session, site: Site, since: datetime | None = None, now: datetime | None = None
 ) -> DecisionData:
-    """Two queries, whatever the number of comments: every scored comment of the site in
-    the window with its latest moderator decision, and the window's volume."""
+    """Three queries, whatever the number of comments: the site's moderator decisions in
+    force, every scored comment of the site in the window, and the window's volume."""
     now = now or utcnow()
     in_window = [Comment.site_id == site.id]
     if since is not None:
         in_window.append(Comment.created_at >= since)
-    latest = (
-        select(AuditEvent.comment_id, func.max(AuditEvent.id).label("event_id"))
-        .join(Comment, Comment.id == AuditEvent.comment_id)
-        .where(*in_window, AuditEvent.actor.startswith(_MODERATOR_ACTOR))
-        .group_by(AuditEvent.comment_id)
-        .subquery()
-    )
-    decision = aliased(AuditEvent)
+    # A comment of the window is decided after it was created, so its decision in force is
+    # among those made since `since`. Spam and the like are left out of the map: such a
+    # comment is rejected or taken down, so its status leaves it undecided too.
+    moderated: dict[str, bool] = {}
+    for decision in moderator_decisions(session=session, site=site, since=since):
+        toxic = decision_is_toxic(decision)
+        if toxic is not None:
+            moderated[decision.comment_id] = toxic
     rows = session.execute(
-        select(Comment.status, Comment.scores, decision.to_status)
-        .outerjoin(latest, latest.c.comment_id == Comment.id)
-        .outerjoin(decision, decision.id == latest.c.event_id)
-        .where(*in_window, Comment.status.not_in([CommentStatus.ERASED, CommentStatus.PENDING]))
+        select(Comment.id, Comment.status, Comment.scores).where(
+            *in_window, Comment.status.not_in([CommentStatus.ERASED, CommentStatus.PENDING])
+        )
     )
     comments: list[KnownComment] = []
     unscored = 0
-    for status, scores, moderated_to in rows:
+    for comment_id, status, scores in rows:
         if not scores:
             unscored += 1  # held because scoring failed: nothing to tune on
             continue
-        comments.append(KnownComment(canonical_scores(scores), *_verdict(status, moderated_to)))
+        verdict = _verdict(status, moderated.get(comment_id))
+        comments.append(KnownComment(canonical_scores(scores), *verdict))
     submitted, first = session.execute(
         select(func.count(), func.min(Comment.created_at)).where(*in_window)
     ).one()
@@ -136,13 +138,9 @@ def load_decision_data(
     )
 
 
-def _verdict(status: str, moderated_to: str | None) -> tuple[Verdict | None, bool]:
-    if moderated_to is not None:
-        if moderated_to in _CIVIL_STATUSES:
-            return Verdict.CIVIL, True
-        if moderated_to in _TOXIC_STATUSES:
-            return Verdict.TOXIC, True
-        return None, False  # an approval undone: back in the queue, undecided
+def _verdict(status: str, moderator_toxic: bool | None) -> tuple[Verdict | None, bool]:
+    if moderator_toxic is not None:
+        return (Verdict.TOXIC if moderator_toxic else Verdict.CIVIL), True
     if status == CommentStatus.APPROVED:
         return Verdict.CIVIL, False
     return None, False

@@ -2,7 +2,7 @@
 API; the buttons and keyboard shortcuts call the moderation API with the session's CSRF token."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from service.db import parse_utc
 from service.deps import SessionDep, client_ip
 from service.errors import CommentNotFound, ModerationError
 from service.moderation import accounts, review, site_admin
@@ -562,7 +563,6 @@ def _parse_since(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        since = datetime.fromisoformat(text)
-    except ValueError:
-        raise ModerationError(f"{text!r} is not a date and time (2026-12-01T09:00)") from None
-    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)  # the store's: UTC
+        return parse_utc(text)
+    except ValueError as exc:
+        raise ModerationError(str(exc)) from None

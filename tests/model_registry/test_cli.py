@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -81,3 +82,19 @@ def test_mistakes_are_one_line_and_exit_1(
     code, _, err = _run("register", str(model_copies["registry-test-b"]))
     assert code == 1 and "registered already" in err
     assert [v["version"] for v in _listed()] == [shipped_version, "registry-test-b"]
+
+
+@pytest.mark.parametrize(
+    "command", [["compare"], ["train", "--from-decisions"]], ids=["compare", "train"]
+)
+def test_a_since_out_of_range_is_one_line(
+    sqlite_env: Path, model_copies: dict[str, Path], command: list[str]
+) -> None:
+    # A candidate, so that compare would go on to read the decisions since then.
+    assert _run("register", str(model_copies["registry-test-b"]))[0] == 0
+    # Parses, but lies before the year 1 once in UTC.
+    code, out, err = _run(*command, "--since", "0001-01-01T00:00+05:00")
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "--since '0001-01-01T00:00+05:00' is not a date and time (2026-12-01T09:00)"
+    ]

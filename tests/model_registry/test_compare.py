@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from service.app import create_app
 from service.cli import app
-from service.db import session_scope
+from service.db import session_scope, utcnow
 from service.model_registry import store
 from service.model_registry.compare import compare, decided_comments
 from service.moderation.accounts import Reviewer, reviewer_for
@@ -260,5 +260,60 @@ def test_the_admin_ui_shows_the_comparison_to_admins_only(
     assert early.status_code == 200 and f"{n + 1} comments moderators decided" in early.text
     bad = client.get("/moderate/models/compare", params={**form, "since": "yesterday"})
     assert bad.status_code == 400 and "not a date and time" in bad.text
+    # Parses, but lies before the year 1 once in UTC.
+    early = client.get(
+        "/moderate/models/compare", params={**form, "since": "0001-01-01T00:00+05:00"}
+    )
+    assert early.status_code == 400 and "not a date and time" in early.text
     unknown = _signed_in(admin).get("/moderate/models/compare", params={"version": "nope"})
     assert unknown.status_code == 404 and "no model version" in unknown.text
+
+
+def test_compare_labels_decisions_as_training_does(
+    pg_env: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    # labels.py: a spam rejection says nothing about toxicity, and an undone restore of the
+    # model's rejection leaves no moderator decision; neither is a toxic comment here.
+    with sessions() as session:
+        site, _ = make_site(session)
+        username, _ = make_moderator(session, sites=[site])
+        moderator = session.scalars(select(Moderator).where(Moderator.username == username)).one()
+        reviewer = reviewer_for(session=session, moderator=moderator)
+        start = utcnow()
+        _decide(session, reviewer, site.id, "A fair point, well made.", Action.APPROVE)
+        _decide(session, reviewer, site.id, "You utter idiot.", Action.REJECT)
+        spam = _held(session, site.id, "Cheap watches at example.com")
+        apply_action(
+            session=session,
+            reviewer=reviewer,
+            comment_id=spam,
+            action=Action.REJECT,
+            reason="spam or advertising",
+        )
+        restored = Comment(
+            site_id=site.id,
+            article_id="a-1",
+            author_name="Reader",
+            body="Restored, then not.",
+            status=CommentStatus.REJECTED,
+            model_version="test",
+        )
+        session.add(restored)
+        session.flush()
+        session.add(
+            AuditEvent(
+                comment_id=restored.id,
+                actor="model:test",
+                from_status="pending",
+                to_status="rejected",
+            )
+        )
+        session.flush()
+        for action in (Action.RESTORE, Action.UNDO):
+            apply_action(session=session, reviewer=reviewer, comment_id=restored.id, action=action)
+        session.commit()
+        decided = decided_comments(session=session, since=start)
+    assert sorted((d.body, d.toxic) for d in decided) == [
+        ("A fair point, well made.", False),
+        ("You utter idiot.", True),
+    ]

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from service import db
 from service.authors import Author, erase_comments
 from service.cli import app
 from service.comments import NewComment, Submitted, submit_comments
@@ -492,3 +493,43 @@ def test_shadow_scores_on_sqlite_once_per_comment_and_version(
     finally:
         forget_live_model()
         forget_shadow_model()
+
+
+def test_a_shadow_write_on_sqlite_writes_nothing_for_a_comment_erased_meanwhile(
+    sqlite_env: Path, sessions: sessionmaker[Session]
+) -> None:
+    # pysqlite opens no transaction for a SELECT, so an erasure can commit between a shadow
+    # write's "which comments are still there" and its insert; the erasure is committed here
+    # just before the write's INSERT reaches SQLite.
+    ids = store_pending(sessions, 2)
+    with session_scope(sessions) as session:
+        session.execute(
+            update(Comment).where(Comment.id.in_(ids)).values(status=CommentStatus.APPROVED)
+        )
+        site_id = session.scalars(select(Comment.site_id).where(Comment.id == ids[0])).one()
+    erased: list[int] = []
+
+    def erase_before_the_insert(
+        _conn: object, _cursor: object, statement: str, *_args: object
+    ) -> None:
+        if erased or not statement.lstrip().upper().startswith("INSERT INTO SHADOW_SCORES"):
+            return
+        erased.append(0)
+        with session_scope(sessions) as erasing:
+            site = erasing.get(Site, site_id)
+            assert site is not None
+            erased[0] = erase_comments(session=erasing, site=site, author=Author(author_name="R"))
+
+    engine = db.get_engine()
+    event.listen(engine, "before_cursor_execute", erase_before_the_insert)
+    try:
+        with session_scope(sessions) as session:
+            written = record_shadow_scores(
+                session=session, version=B, scores={i: {"toxicity": 0.1} for i in ids}
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", erase_before_the_insert)
+    assert erased == [2]
+    assert written == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ShadowScore)) == 0

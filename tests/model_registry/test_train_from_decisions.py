@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -17,11 +18,11 @@ from classifiers.persist import load_model
 from service.authors import Author, erase_comments
 from service.cli import app
 from service.comments import NewComment, Submitted, claim_pending, record_decisions, submit_comments
-from service.db import session_scope, utcnow
+from service.db import get_session_factory, session_scope, utcnow
 from service.integrations.perspective.feedback import record_suggestion
 from service.model_registry.labels import read_labels
 from service.model_registry.store import get_version, list_versions
-from service.model_registry.training import find_site
+from service.model_registry.training import TrainingRefused, find_site, train_from_decisions
 from service.moderation.accounts import Reviewer, get_moderator_by_name, reviewer_for
 from service.moderation.review import Action, apply_action
 from service.policy import Decision
@@ -444,3 +445,48 @@ def test_without_base_data_it_trains_on_the_labels_alone_or_says_why_not(
         assert candidate.version.startswith("news-lr-") and "-decisions-" in candidate.version
         assert candidate.training_data["base"]["rows"] == 0
         assert candidate.training_data["site_labels"]["toxicity"] == {"toxic": 30, "civil": 38}
+
+
+@pytest.mark.parametrize("store", ["registry", "sqlite_env"])
+def test_a_comment_erased_while_fitting_refuses_the_candidate(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue(store)
+    with session_scope() as session:
+        site = _moderated_site(session, toxic=30, civil=30)
+        name = site.name
+        moderator = _reviewer(session, site)
+        erin = _decided(session, site, CIVIL_COMMENTS[30:32], CommentStatus.HELD, author="Erin")
+        for comment_id in erin:
+            _decide(session, moderator, comment_id, Action.APPROVE)
+    erased: list[int] = []
+
+    def erase_while_fitting(step: str) -> None:
+        # After the labels were read and before the model is registered.
+        if step == "split":
+            with session_scope() as session:
+                site = find_site(session=session, site=name)
+                erased.append(
+                    erase_comments(session=session, site=site, author=Author(author_id="Erin"))
+                )
+
+    out = tmp_path / "candidate.skops"
+    with pytest.raises(TrainingRefused) as refused:
+        train_from_decisions(
+            sessions=get_session_factory(),
+            actor="cli:test",
+            out_dir=tmp_path,
+            site=name,
+            data_dir=tmp_path / "no-shared-data",
+            inputs=[_base_file(tmp_path)],
+            out=out,
+            version="gazette-erased-1",
+            word_vectors=False,
+            progress=erase_while_fitting,
+        )
+    assert erased == [2]
+    assert str(refused.value) == "2 labelled comments were erased during training; run it again"
+    with session_scope() as session:
+        assert get_version(session=session, version="gazette-erased-1", missing_ok=True) is None
+    # Fitted on the erased texts: not kept either.
+    assert not out.exists() and not out.with_suffix(".json").exists()

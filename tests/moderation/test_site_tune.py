@@ -61,7 +61,8 @@ class Planned:
     scores: dict[str, float]
     # "approve" / "reject": held by the model, then the moderator's decision; "remove": published
     # then taken down; "publish": published, nobody acts; "unreviewed": held, nobody acts;
-    # "undo": held, approved, the approval undone; "erase": approved, then erased by the site.
+    # "undo": held, approved, the approval undone; "erase": approved, then erased by the site;
+    # "spam": held, rejected as spam; "unrestore": rejected by the model, restored, undone.
     fate: str
 
 
@@ -127,7 +128,9 @@ def _store(session: Session, site: Site, reviewer: Reviewer, plan: Sequence[Plan
     session.commit()
     for n, (comment_id, planned) in enumerate(zip(ids, plan, strict=True)):
         status = session.get(Comment, comment_id).status  # type: ignore[union-attr]
-        expected = CommentStatus.APPROVED if planned.fate in ("publish", "remove") else "held"
+        expected = {"publish": "approved", "remove": "approved", "unrestore": "rejected"}.get(
+            planned.fate, "held"
+        )
         assert status == expected, (planned, status)
         act = {
             "approve": [Action.APPROVE],
@@ -135,6 +138,8 @@ def _store(session: Session, site: Site, reviewer: Reviewer, plan: Sequence[Plan
             "remove": [Action.REMOVE],
             "undo": [Action.APPROVE, Action.UNDO],
             "erase": [Action.APPROVE],
+            "spam": [Action.REJECT],
+            "unrestore": [Action.RESTORE, Action.UNDO],
         }
         for action in act.get(planned.fate, []):
             apply_action(
@@ -142,7 +147,7 @@ def _store(session: Session, site: Site, reviewer: Reviewer, plan: Sequence[Plan
                 reviewer=reviewer,
                 comment_id=comment_id,
                 action=action,
-                reason="abuse or harassment",
+                reason="spam or advertising" if planned.fate == "spam" else "abuse or harassment",
             )
         if planned.fate == "erase":
             erase_comments(session=session, site=site, author=Author(author_id=f"r{n}"))
@@ -282,6 +287,28 @@ def test_since_leaves_out_older_comments(
     assert sum(c.verdict == Verdict.TOXIC for c in data.comments) == 0
     assert sum(c.verdict == Verdict.CIVIL for c in data.comments) == 400
     assert data.submitted == len(plan) - len(old_ids)
+
+
+def test_decisions_read_as_training_reads_them(
+    reviewer: Reviewer, sessions: sessionmaker[Session]
+) -> None:
+    # service.model_registry.labels: a spam rejection says nothing about toxicity, and an
+    # undone restore leaves the model's rejection, which no moderator confirmed.
+    plan = [
+        Planned(_scores(toxicity=0.7), "reject"),
+        Planned(_scores(toxicity=0.7), "spam"),
+        Planned(_scores(threat=0.9), "unrestore"),
+        Planned(_scores(toxicity=0.6), "approve"),
+    ]
+    name = _site(sessions, reviewer, plan)
+    with sessions() as session:
+        data = load_decision_data(session=session, site=_site_named(session, name))
+    assert sorted((str(c.verdict), c.by_moderator) for c in data.comments) == [
+        ("None", False),
+        ("None", False),
+        ("civil", True),
+        ("toxic", True),
+    ]
 
 
 # --- the interval -----------------------------------------------------------------------------
@@ -448,5 +475,9 @@ def test_tune_refuses_a_since_it_cannot_read(
     assert err.strip() == (
         "--since 'last tuesday': write a date (2026-11-01), a time (2026-11-01T08:00Z) or 30d"
     )
+    # A date that parses but lies before the year 1 once in UTC.
+    code, out, err = _tune(name, "--max-civil-held", "0.02", "--since", "0001-01-01T00:00+05:00")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("--since '0001-01-01T00:00+05:00': ")
     code, _, err = _tune("no-such-site", "--max-civil-held", "0.02")
     assert code == 1 and err.strip() == "no site named 'no-such-site'"

@@ -42,6 +42,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_shadow_scores_version_created_at", "shadow_scores", ["version", "created_at"]
     )
+    # Before this index nothing kept `model register --status shadow` from leaving several
+    # versions in shadow; the newest stays, the others go back to candidate (deciding nothing
+    # either way, so no comment's outcome changes).
+    op.execute(
+        "UPDATE model_versions SET status = 'candidate' WHERE status = 'shadow'"
+        " AND id <> (SELECT MAX(id) FROM model_versions WHERE status = 'shadow')"
+    )
     op.create_index(
         "uq_model_versions_shadow",
         "model_versions",
