@@ -36,6 +36,10 @@ from service.ratelimit import reset_limits_cache
 from service.sites import create_site, forget_cached_sites
 from service.tables import Site
 
+# The model registry's fixtures (re-saved copies of the shipped model, a planted-bias one, a
+# registry reset to the shipped model): its own tests and the admin UI's use them.
+pytest_plugins = ("tests.model_registry.fixtures",)
+
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -393,17 +393,22 @@ def model_train(
     )
 
 
-def _say_when_workers_switch() -> None:
+def workers_switch_note() -> str:
+    """When workers follow a change of the live version (said after a promote or rollback, by
+    this CLI and by the admin page)."""
     from service.config import get_settings
 
     settings = get_settings()
     if settings.model_path:
-        typer.echo(
+        return (
             f"note: MODERATION_MODEL_PATH is set ({settings.model_path}); workers with it "
             "keep scoring with that file"
         )
-    else:
-        typer.echo(f"workers switch within {settings.model_check_seconds:g} s")
+    return f"workers switch within {settings.model_check_seconds:g} s"
+
+
+def _say_when_workers_switch() -> None:
+    typer.echo(workers_switch_note())
 
 
 def register(app: typer.Typer) -> None:

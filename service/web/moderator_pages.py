@@ -1,8 +1,11 @@
 """The moderator UI: server-rendered pages (Jinja2, autoescaped) over the same functions as the
 API; the buttons and keyboard shortcuts call the moderation API with the session's CSRF token."""
 
-from collections.abc import Sequence
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from statistics import mean
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +16,7 @@ from sqlalchemy import select
 from service.db import parse_utc
 from service.deps import SessionDep, client_ip
 from service.errors import CommentNotFound, ModerationError
+from service.model_registry.errors import ModelChangeRefused
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
 from service.moderation.auth import (
@@ -510,6 +514,210 @@ def new_coral_secret(
 
 
 # --- admins: model versions -------------------------------------------------------------------
+
+# The session key of the models page's one-time message: what the last change did. Kept in
+# the signed session, not the redirect's query string, so a link cannot put words on the page.
+MODELS_MESSAGE = "models_message"
+ModelVersionField = Annotated[str, Form(min_length=1, max_length=100)]
+# model_changes.reason holds 300 characters.
+ReasonField = Annotated[str, Form(max_length=300)]
+CsrfField = Annotated[str, Form(max_length=200)]
+
+
+@dataclass(frozen=True)
+class PromoteRefusal:
+    """A promote the page refused: the gate's regressions (none when only the reason was
+    missing), shown with a "Promote anyway" form that needs a reason."""
+
+    version: str
+    live_version: str | None
+    regressions: list[str]
+
+
+class ReasonMissing(ModelChangeRefused):
+    """A "Promote anyway" without a reason: refused, and its form shown again."""
+
+    status_code = 422
+
+    def __init__(self, version: str) -> None:
+        super().__init__("Promote anyway needs a reason: say why the quality gate is overridden.")
+        self.refusal = PromoteRefusal(version, None, [])
+
+
+def _models_page(
+    request: Request,
+    session: SessionDep,
+    admin: Reviewer,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    refusal: PromoteRefusal | None = None,
+    status_code: int = 200,
+) -> Response:
+    from service.model_registry.cli import headline_metrics
+    from service.model_registry.store import list_changes, list_versions
+
+    versions = []
+    for row in reversed(list_versions(session=session)):
+        auc = headline_metrics(row.metrics)
+        versions.append(
+            {
+                "row": row,
+                "toxicity_auc": auc.get("toxicity"),
+                "mean_auc": mean(auc.values()) if auc else None,
+            }
+        )
+    sites = list(session.scalars(select(Site).order_by(Site.name)))
+    train_commands = [
+        (site.name, f"moderation model train --from-decisions --site {shlex.quote(site.name)}")
+        for site in sites
+    ]
+    return render(
+        request,
+        "models.html",
+        _context(
+            request,
+            admin,
+            nav="models",
+            versions=versions,
+            changes=list(reversed(list_changes(session=session))),
+            train_commands=train_commands,
+            message=message,
+            error=error,
+            refusal=refusal,
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/models")
+def models_page(request: Request, session: SessionDep) -> Response:
+    """Every model version and every change of the live and shadow ones, with the CLI's
+    shadow, promote and rollback as forms (training stays a command: it takes minutes)."""
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    return _models_page(request, session, admin, message=request.session.pop(MODELS_MESSAGE, None))
+
+
+def _change_models(
+    request: Request, session: SessionDep, csrf: str, change: Callable[[Reviewer], str]
+) -> Response:
+    """Run one change as the signed-in admin: committed and back to the page (303) with what it
+    did, or rolled back and the page again with the refusal (its 4xx status)."""
+    from service.model_registry.compare import GateRefused
+
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    try:
+        check_csrf(request, csrf)
+        message = change(admin)
+    except GateRefused as exc:
+        session.rollback()
+        result = exc.result
+        refusal = PromoteRefusal(result.candidate_version, result.live_version, result.regressions)
+        error = (
+            f"{result.candidate_version} regresses against the live {result.live_version} on "
+            f"{len(result.regressions)} check(s); not promoted."
+        )
+        return _models_page(
+            request, session, admin, error=error, refusal=refusal, status_code=exc.status_code
+        )
+    except ReasonMissing as exc:
+        session.rollback()
+        return _models_page(
+            request, session, admin, error=exc.message, refusal=exc.refusal, status_code=422
+        )
+    except ModerationError as exc:
+        session.rollback()
+        return _models_page(request, session, admin, error=exc.message, status_code=exc.status_code)
+    session.commit()
+    request.session[MODELS_MESSAGE] = message
+    return RedirectResponse("/moderate/models", status_code=303)
+
+
+@router.post("/models/shadow")
+def shadow_model(
+    request: Request, session: SessionDep, version: ModelVersionField, csrf: CsrfField = ""
+) -> Response:
+    from service.model_registry.store import start_shadow
+
+    def change(admin: Reviewer) -> str:
+        done = start_shadow(session=session, version=version, actor=admin.actor)
+        was = f" ({done.from_version} is a candidate again)" if done.from_version else ""
+        return f"{version} is in shadow{was}; workers follow within {_check_seconds()} s."
+
+    return _change_models(request, session, csrf, change)
+
+
+@router.post("/models/stop-shadow")
+def stop_shadow_model(request: Request, session: SessionDep, csrf: CsrfField = "") -> Response:
+    from service.model_registry.store import stop_shadow
+
+    def change(admin: Reviewer) -> str:
+        done = stop_shadow(session=session, actor=admin.actor)
+        return f"{done.to_version} is no longer in shadow (now a candidate)."
+
+    return _change_models(request, session, csrf, change)
+
+
+@router.post("/models/promote")
+def promote_model(
+    request: Request,
+    session: SessionDep,
+    version: ModelVersionField,
+    csrf: CsrfField = "",
+    reason: ReasonField = "",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    """Promote through the quality gate (it loads both models and runs both suites: 2-3 s);
+    "Promote anyway" sends force with a reason, kept in model_changes."""
+    from service.model_registry.cli import workers_switch_note
+    from service.model_registry.compare import gated_promote
+
+    def change(admin: Reviewer) -> str:
+        if force and not reason.strip():
+            raise ReasonMissing(version)
+        done, gate = gated_promote(
+            session=session,
+            version=version,
+            actor=admin.actor,
+            reason=reason.strip() or None,
+            force=force,
+        )
+        was = f" (was {done.from_version}, now retired)" if done.from_version else ""
+        forced = (
+            f" past {len(gate.regressions)} regression(s) of the quality gate"
+            if gate.regressions
+            else ""
+        )
+        return f"{version} is live{was}{forced}; {workers_switch_note()}."
+
+    return _change_models(request, session, csrf, change)
+
+
+@router.post("/models/rollback")
+def rollback_model(
+    request: Request, session: SessionDep, csrf: CsrfField = "", reason: ReasonField = ""
+) -> Response:
+    from service.model_registry.cli import workers_switch_note
+    from service.model_registry.store import rollback
+
+    def change(admin: Reviewer) -> str:
+        done = rollback(session=session, actor=admin.actor, reason=reason.strip() or None)
+        return (
+            f"{done.to_version} is live again ({done.from_version} retired); "
+            f"{workers_switch_note()}."
+        )
+
+    return _change_models(request, session, csrf, change)
+
+
+def _check_seconds() -> str:
+    from service.config import get_settings
+
+    return f"{get_settings().model_check_seconds:g}"
 
 
 @router.get("/models/compare")

@@ -23,7 +23,7 @@ from service.moderation.review import Action, apply_action
 from service.tables import AuditEvent, Comment, CommentStatus, ModelChange, ModelStatus, Moderator
 from tests.conftest import make_moderator, make_site
 from tests.factories import abusive_comments, benign_comments
-from tests.model_registry.conftest import PLANTED_VERSION
+from tests.model_registry.fixtures import PLANTED_VERSION
 
 runner = CliRunner()
 

@@ -18,7 +18,7 @@ from service.model_registry.compare import (
     quality_report,
     regressions,
 )
-from tests.model_registry.conftest import PLANTED_TERM, PLANTED_VERSION
+from tests.model_registry.fixtures import PLANTED_TERM, PLANTED_VERSION
 
 runner = CliRunner()
 

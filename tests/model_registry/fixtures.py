@@ -1,5 +1,8 @@
 """Model registry fixtures: the real shipped model, re-saved under other version strings, and
-a registry that starts (and is left) as a freshly migrated store has it."""
+a registry that starts (and is left) as a freshly migrated store has it.
+
+A plugin of tests/conftest.py (pytest_plugins), not a conftest of this folder: the admin UI's
+tests (tests/moderation, tests/browser) use the same models and registry."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from classifiers.persist import DEFAULT_MODEL_PATH, load_model, save_model
 from service.db import session_scope
 from service.migrate import register_shipped_model
 from service.tables import ModelChange, ModelVersion
@@ -15,6 +17,8 @@ from service.tables import ModelChange, ModelVersion
 
 def _shipped_version() -> str:
     import json
+
+    from classifiers.persist import DEFAULT_MODEL_PATH
 
     return str(json.loads(DEFAULT_MODEL_PATH.with_suffix(".json").read_text())["version"])
 
@@ -28,6 +32,9 @@ def shipped_version() -> str:
 def model_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The shipped model saved again as versions "registry-test-b" and "registry-test-c"
     (same weights, another version string: what the registry sees as two models)."""
+    # Imported here: this plugin is loaded for every test run, most of which need no model.
+    from classifiers.persist import DEFAULT_MODEL_PATH, load_model, save_model
+
     folder = tmp_path_factory.mktemp("model-copies")
     copies = {}
     for version in ("registry-test-b", "registry-test-c"):
@@ -56,6 +63,8 @@ def planted_bias_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     term's own word feature raised on three heads, as a model trained on data where the word
     mostly occurs in abuse would learn it. Saved by save_model, so it is the same kinds of
     objects the allow-list loader accepts, and nothing else differs from the shipped model."""
+    from classifiers.persist import DEFAULT_MODEL_PATH, load_model, save_model
+
     model = load_model(DEFAULT_MODEL_PATH)
     word, _ = model.vectorizer_.transform_blocks([PLANTED_TERM])
     assert word.nnz == 1, "the term should be one word feature"
