@@ -42,6 +42,7 @@ from typing import Any
 
 from bench.run import log
 from bench.stack import ROOT, Stack
+from bench.texts import TOPICS
 
 BATCH = 500
 ACTOR = "cli:bench-learning-loop"
@@ -62,15 +63,9 @@ MIX: tuple[tuple[str, str | None, float], ...] = (
     ("reject", "off topic", 0.03),
 )
 
+# The load generator's topics, and a few more: the decisions should not all name the same eight.
 _TOPICS = (
-    "the new bus routes",
-    "the library opening hours",
-    "the school budget",
-    "the bridge repairs",
-    "the harbour festival",
-    "the recycling scheme",
-    "the cycle lanes",
-    "the river clean-up",
+    *TOPICS,
     "the market square",
     "the parking charges",
     "the swimming pool",

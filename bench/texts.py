@@ -12,7 +12,7 @@ _OPENERS = [
     "Nobody asked us, the residents, about",
     "Interesting read, but you left out the cost of",
 ]
-_TOPICS = [
+TOPICS = [
     "the new bus routes",
     "the library opening hours",
     "the school budget",
@@ -46,7 +46,7 @@ def comment_bodies(count: int, *, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     bodies = []
     for _ in range(count):
-        topic = rng.choice(_TOPICS)
+        topic = rng.choice(TOPICS)
         if rng.random() < 0.1:
             bodies.append(rng.choice(_ABUSIVE).format(topic=topic))
             continue
