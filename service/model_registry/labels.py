@@ -13,7 +13,8 @@ undid, so the one before counts again):
 | ...: any other (free) text   | 1        | -1     | -1       | -1     | lexicon   | -1     |
 
 Left out: spam or advertising, off topic, misinformation, personal information, and the
-WordPress plugin's "marked as spam in WordPress by ...".
+WordPress plugin's spam, trash, delete and unapprove ("marked as spam in WordPress by ...",
+"moved to the trash ...", "deleted ...", "unapproved ...").
 
 Profanity follows the lexicon (1 when the normalised text holds a word of
 ``classifiers.lexicon.PROFANE_WORDS``), as it does for every shared source but civil_spans: a
@@ -60,10 +61,18 @@ TOXIC_REASONS: dict[str, tuple[str, ...]] = {
 OTHER_REASONS = frozenset(
     {"spam or advertising", "off topic", "misinformation", "personal information"}
 )
-# The WordPress plugin's reason for "Spam" in WordPress's admin (class-cmod-moderator-sync.php):
-# spam, like "spam or advertising". Its other reasons (trash, unapprove) name no cause and are
-# read as free text.
-WORDPRESS_SPAM = "marked as spam in wordpress"
+# The WordPress plugin's reasons for a moderator's Spam, Trash, Delete Permanently and
+# Unapprove in WordPress's admin, "<what> in WordPress by <login>" (CMod_Moderator_Sync::reason
+# in class-cmod-moderator-sync.php), lower-cased. None names a cause: WordPress sites trash
+# duplicates, off-topic comments and tests as readily as abuse, and spam is spam, so like
+# "off topic" none is a toxicity label. ("approved in WordPress by" is an approve or restore,
+# civil by its action.)
+WORDPRESS_REMOVALS = (
+    "marked as spam in wordpress",
+    "moved to the trash in wordpress",
+    "deleted in wordpress",
+    "unapproved in wordpress",
+)
 FREE_TEXT = "free text"
 
 # How many rows the streaming queries fetch at a time.
@@ -164,9 +173,17 @@ def decision_kind(decision: ModeratorDecision) -> str | None:
     reason = " ".join((decision.reason or "").split()).lower()
     if reason in TOXIC_REASONS:
         return reason
-    if reason in OTHER_REASONS or reason.startswith(WORDPRESS_SPAM):
+    if reason in OTHER_REASONS or wordpress_removal(reason) is not None:
         return None
     return FREE_TEXT
+
+
+def wordpress_removal(reason: str) -> str | None:
+    """The WordPress plugin's removal a normalised reason is (its user left off), or None."""
+    for removal in WORDPRESS_REMOVALS:
+        if reason.startswith(f"{removal} by "):
+            return removal
+    return None
 
 
 def decision_is_toxic(decision: ModeratorDecision) -> bool | None:
@@ -356,7 +373,7 @@ def suggested_labels(
 def _left_out_reason(reason: str | None) -> str:
     """The reason as the card counts it: WordPress's names its user, the card need not."""
     reason = " ".join((reason or "").split()).lower()
-    return WORDPRESS_SPAM if reason.startswith(WORDPRESS_SPAM) else reason
+    return wordpress_removal(reason) or reason
 
 
 def read_labels(

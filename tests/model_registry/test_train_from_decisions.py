@@ -6,6 +6,7 @@ No shared data: the base data is a small file written here, and --data-dir point
 
 import csv
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from service.cli import app
 from service.comments import NewComment, Submitted, claim_pending, record_decisions, submit_comments
 from service.db import get_session_factory, session_scope, utcnow
 from service.integrations.perspective.feedback import record_suggestion
-from service.model_registry.labels import read_labels
+from service.model_registry.labels import decision_is_toxic, moderator_decisions, read_labels
 from service.model_registry.store import get_version, list_versions
 from service.model_registry.training import TrainingRefused, find_site, train_from_decisions
 from service.moderation.accounts import Reviewer, get_moderator_by_name, reviewer_for
@@ -32,6 +33,10 @@ from tests.factories import ABUSIVE_TEMPLATES, BENIGN_TEMPLATES, TOPICS
 
 runner = CliRunner()
 U = -1.0
+WORDPRESS_SYNC = (
+    Path(__file__).resolve().parents[2]
+    / "integrations/wordpress/comment-moderation/includes/class-cmod-moderator-sync.php"
+)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -208,6 +213,73 @@ def test_each_decision_maps_onto_the_attributes_and_the_latest_wins(pg_env: dict
     assert summary.positives["identity_attack"] == 1 and summary.negatives["identity_attack"] == 4
     assert summary.latest_decision_at is not None
     assert summary.latest_decision_at <= utcnow()
+
+
+def _wordpress_reasons() -> dict[str, str]:
+    """The WordPress plugin's reasons by WordPress status, for the user "ann", read from its PHP
+    (CMod_Moderator_Sync::reason): a reworded plugin fails here, not in the labels."""
+    php = WORDPRESS_SYNC.read_text()
+    start = php.index("public static function reason(")
+    function = php[start : php.index("\n\t}", start)]
+    template = re.search(r"sprintf\( '([^']+)'", function)
+    assert template is not None
+    return {
+        to: template.group(1).replace("%s", what, 1).replace("%s", "ann", 1)
+        for to, what in re.findall(r"'(\w+)'\s*=>\s*'([^']+)'", function)
+    }
+
+
+def test_wordpress_spam_trash_delete_and_unapprove_are_not_toxicity_labels(
+    pg_env: dict[str, str],
+) -> None:
+    reasons = _wordpress_reasons()
+    assert reasons["trash"] == "moved to the trash in WordPress by ann"
+    with session_scope() as session:
+        site, _ = make_site(session)
+        held_texts = {to: f"A held comment WordPress will {to}." for to in ("spam", "trash")}
+        published_texts = {
+            to: f"A published comment WordPress will {to}."
+            for to in ("trash", "delete", "unapproved")
+        }
+        held = dict(
+            zip(
+                held_texts,
+                _decided(session, site, list(held_texts.values()), CommentStatus.HELD),
+                strict=True,
+            )
+        )
+        published = dict(
+            zip(
+                published_texts,
+                _decided(session, site, list(published_texts.values()), CommentStatus.APPROVED),
+                strict=True,
+            )
+        )
+        (approved,) = _decided(session, site, ["Approved in WordPress."], CommentStatus.HELD)
+        moderator = _reviewer(session, site)
+        # What CMod_Moderator_Sync::action_for sends for each WordPress status.
+        for to, comment_id in held.items():
+            _decide(session, moderator, comment_id, Action.REJECT, reasons[to])
+        for to, comment_id in published.items():
+            _decide(session, moderator, comment_id, Action.REMOVE, reasons[to])
+        _decide(session, moderator, approved, Action.APPROVE, reasons["approved"])
+        labels = read_labels(session=session, site=site)
+        verdicts = {
+            d.text: decision_is_toxic(d) for d in moderator_decisions(session=session, site=site)
+        }
+
+    assert {row.text: row.targets for row in labels.rows} == {"Approved in WordPress.": CIVIL}
+    assert dict(labels.summary.left_out) == {
+        "marked as spam in wordpress": 1,
+        "moved to the trash in wordpress": 2,
+        "deleted in wordpress": 1,
+        "unapproved in wordpress": 1,
+    }
+    # compare and site tune read them the same way: neither toxic nor civil.
+    assert verdicts == {
+        **dict.fromkeys([*held_texts.values(), *published_texts.values()]),
+        "Approved in WordPress.": False,
+    }
 
 
 def test_erased_comments_never_become_labels(pg_env: dict[str, str]) -> None:
