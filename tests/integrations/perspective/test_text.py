@@ -9,9 +9,11 @@ import pytest
 import typer
 
 from service.integrations.cli import parse_duration
+from service.integrations.coral.phase import coral_comment
+from service.integrations.coral.schemas import ExternalModerationRequest
 from service.integrations.coral.signing import MAX_SIGNATURES, sign, signature_matches
 from service.integrations.perspective.attributes import known_attribute, label_for
-from service.integrations.text import html_to_text, plain_comment, utf16_offsets
+from service.integrations.text import html_to_text, looks_like_html, plain_comment, utf16_offsets
 
 
 def test_utf16_offsets_count_astral_characters_twice() -> None:
@@ -45,6 +47,65 @@ def test_html_to_text_is_linear_on_hostile_markup() -> None:
 
     cost(plain)
     assert cost(hostile) < 20 * cost(plain) + 0.05
+
+
+# The longest body Coral was let send (60,000 characters): what the Coral handler reads on
+# the event loop before anything else happens. The first three made the old tag pattern
+# ("<\s*/?\s*...") backtrack quadratically: 0.3 s at 8,000 characters, ~16 s at this size.
+CORAL_BODY_CHARS = 60_000
+ADVERSARIAL_CORAL_BODIES = {
+    "lt, spaces": "<" + " " * CORAL_BODY_CHARS,
+    "lt, spaces, slash, spaces": "<" + " " * 30_000 + "/" + " " * 30_000,
+    "lt, tabs and newlines": "<" + "\t\n " * 20_000,
+    "a lt and spaces, repeated": ("<" + " " * 99 + "1") * 600,
+    "lt slash, spaces, never a name": ("</" + " " * 98 + ">") * 600,
+    "an open tag never closed": "<a" + " x" * 30_000,
+    "open tags, repeated": "<a " * 20_000,
+    "closed tags, repeated": "<a>" * 20_000,
+    "lt slash, repeated": "</" * 30_000,
+    "comments never closed": "<!--" * 15_000,
+    "a script never closed": "<script>" + "</scrip" * 9_000,
+}
+
+
+def _best_coral_time(body: str, *, rounds: int = 5) -> float:
+    request = ExternalModerationRequest.model_validate(
+        {"action": "NEW", "comment": {"body": body}, "author": {"id": "a"}, "story": {"id": "s"}}
+    )
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        coral_comment(request)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL_CORAL_BODIES)
+def test_a_coral_body_is_read_in_linear_time(shape: str) -> None:
+    """An adversarial Coral body costs about what a plain one of the same length costs,
+    measured side by side in this run (a ratio, not a wall-clock limit: the machine is
+    shared)."""
+    adversarial = ADVERSARIAL_CORAL_BODIES[shape][:CORAL_BODY_CHARS]
+    plain = ("Thanks for the careful reporting on the harbour. " * 1300)[: len(adversarial)]
+    ratio = _best_coral_time(adversarial) / _best_coral_time(plain)
+    assert ratio < 25, f"{shape}: {ratio:.1f}x a plain body of {len(plain)} characters"
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("<b>bold</b>", True),
+        ("</p>", True),
+        ("<!-- hidden -->", True),
+        ("if x<y and y>z", True),
+        ("I <3 this", False),
+        ("a < b and c > d", False),
+        ("< b>not a tag for a browser</ b>", True),  # "</ b>" is read (and dropped) as one
+        ("< b>not a tag for a browser", False),
+    ],
+)
+def test_what_looks_like_html(text: str, html: bool) -> None:
+    assert looks_like_html(text) is html
 
 
 def test_plain_comment_drops_control_characters_but_keeps_newlines() -> None:
