@@ -47,7 +47,7 @@ def decide_and_record(items: list[tuple[Site, NewComment]]) -> Sequence[StoredVe
             comment_ids=[
                 v.comment_id
                 for v, (site, _) in zip(verdicts, items, strict=True)
-                if v.created and site.id in announced
+                if v.created and v.comment_id is not None and site.id in announced
             ],
         )
     return verdicts

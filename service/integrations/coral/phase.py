@@ -59,11 +59,18 @@ def coral_comment(request: ExternalModerationRequest) -> NewComment:
     )
 
 
+# A verdict's status when the comment was not stored, so nothing here will ever decide it.
+NOT_STORED = "not_stored"
+
+
 @dataclass(frozen=True)
 class StoredVerdict:
-    comment_id: str
+    comment_id: str | None  # None: NOT_STORED
     status: str
     created: bool
+
+
+UNSTORED = StoredVerdict(comment_id=None, status=NOT_STORED, created=False)
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,13 @@ def record_decided_comments(
 
 
 # Our status -> what Coral is told. Held comments are withheld and flagged, so that they wait
-# in Coral's own queue too; a pending one (not decided yet) gets no opinion (204).
+# in Coral's own queue too; a pending one (not decided yet) gets no opinion (204): a worker
+# decides it and a moderator here sees it if held. One not stored is pre-moderated in Coral:
+# no one here will ever decide it, and Coral publishes what has no opinion (204, and any
+# error too). No FLAG: nothing was detected.
 def coral_answer(status: str) -> dict[str, Any] | None:
+    if status == NOT_STORED:
+        return {"status": "PREMOD"}
     if status == CommentStatus.APPROVED:
         return {"status": "APPROVED"}
     if status in (CommentStatus.REJECTED, CommentStatus.REMOVED):

@@ -12,12 +12,18 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from service.comments import NewComment
+from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.deps import SessionDep
 from service.errors import InvalidComment, ModerationError
 from service.ingest import get_batcher
 from service.integrations.coral.batching import ScoringFailed, get_decider
-from service.integrations.coral.phase import StoredVerdict, coral_answer, coral_comment
+from service.integrations.coral.phase import (
+    UNSTORED,
+    StoredVerdict,
+    coral_answer,
+    coral_comment,
+)
 from service.integrations.coral.schemas import ExternalModerationRequest
 from service.integrations.coral.signing import (
     SIGNATURE_HEADER,
@@ -106,7 +112,10 @@ def _answer(verdict: StoredVerdict) -> Response:
 @router.post(
     "/v1/integrations/coral/{site}",
     responses={
-        200: {"description": "Coral's verdict: status, and a FLAG for held comments"},
+        200: {
+            "description": "Coral's verdict: status, a FLAG for held comments; PREMOD for one "
+            "too long to store"
+        },
         204: {"description": "no opinion (not decided in time); the comment is stored pending"},
         401: {"model": ErrorResponse, "description": "no valid X-Coral-Signature for this site"},
         422: {"model": ErrorResponse, "description": "not a Coral moderation request"},
@@ -123,6 +132,8 @@ async def coral_phase(site: SiteName, request: Request) -> Response:
     new = coral_comment(_parse(raw))
     if not new.body:
         raise InvalidComment("empty", "the comment has no text", field="comment.body")
+    if len(new.body) > get_settings().max_body_chars:
+        return _over_the_body_limit(site, new)
     try:
         await check_site_quota(found)
         verdict = await get_decider().submit((found, new))
@@ -133,6 +144,20 @@ async def coral_phase(site: SiteName, request: Request) -> Response:
         log.exception("scoring a Coral comment failed; a worker decides it")
         return await _leave_to_workers(found, new)
     return _answer(verdict)
+
+
+def _over_the_body_limit(site: str, new: NewComment) -> Response:
+    """A body longer than the API lets a site store is not stored (nor scored) for Coral
+    either: Coral holds it for its own moderators. (Coral's "Limit comment length" at or
+    below MODERATION_MAX_BODY_CHARS tells the reader instead.)"""
+    log.warning(
+        "a Coral comment for site %s has %d characters, over the limit of %d; not stored, "
+        "Coral pre-moderates it",
+        site,
+        len(new.body),
+        get_settings().max_body_chars,
+    )
+    return _answer(UNSTORED)
 
 
 async def _leave_to_workers(site: Site, new: NewComment) -> Response:

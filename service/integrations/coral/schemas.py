@@ -11,7 +11,9 @@ class _Wire(BaseModel):
 
 
 class CoralComment(_Wire):
-    body: str = Field(max_length=60_000)
+    # No bound of its own: the request's (64 KiB) bounds it, and a body over the site's limit
+    # is answered, not refused (routes.py): Coral publishes what it gets an error for.
+    body: str
     parent_id: str | None = Field(default=None, alias="parentID", max_length=200)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from service.cli import app as cli
+from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.integrations.coral.phase import coral_answer
 from service.integrations.coral.routes import forget_coral_sites
@@ -208,6 +209,26 @@ def test_over_the_quota_the_comment_is_stored_for_the_workers_and_coral_gets_no_
     assert late.status_code == 204 and late.content == b""
     statuses = sorted((c.body, c.status) for c in stored(site.id))
     assert (ABUSIVE, "pending") in statuses
+
+
+def test_a_body_over_the_sites_limit_is_premoderated_in_coral_and_not_stored(
+    client: TestClient, site: SiteUnderTest
+) -> None:
+    """The API refuses a body over max_body_chars; Coral cannot tell its reader, and takes an
+    error or a 204 as no opinion (it would publish), so it is told to pre-moderate it."""
+    secret = secret_for(site)
+    limit = get_settings().max_body_chars
+    longest = ("Fair report. " * limit)[:limit]
+    assert call(client, site, phase(longest), secret).json() == expected_answer(site.id, longest)
+    for length in (limit + 1, 61_000):
+        body = ("Fair report. " * length)[:length]
+        response = call(client, site, phase(body, story=f"long-{length}"), secret)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"status": "PREMOD"}
+    # Counted as the API counts: the text, once HTML is reduced to it.
+    markup = "<p>" + longest + "</p>" * 100
+    assert call(client, site, phase(markup, story="html"), secret).status_code == 200
+    assert [len(c.body) for c in stored(site.id)] == [limit, limit]
 
 
 @pytest.mark.parametrize(

@@ -49,9 +49,10 @@ def test_html_to_text_is_linear_on_hostile_markup() -> None:
     assert cost(hostile) < 20 * cost(plain) + 0.05
 
 
-# The longest body Coral was let send (60,000 characters): what the Coral handler reads on
-# the event loop before anything else happens. The first three made the old tag pattern
-# ("<\s*/?\s*...") backtrack quadratically: 0.3 s at 8,000 characters, ~16 s at this size.
+# About the longest body a Coral call can carry (requests are up to 64 KiB): what the Coral
+# handler reads on the event loop before anything else happens. The first three made the old
+# tag pattern ("<\s*/?\s*...") backtrack quadratically: 0.3 s at 8,000 characters, 38 s at
+# this size.
 CORAL_BODY_CHARS = 60_000
 ADVERSARIAL_CORAL_BODIES = {
     "lt, spaces": "<" + " " * CORAL_BODY_CHARS,
