@@ -166,6 +166,8 @@ def gated_promote(
     needs a reason) promote anyway, the regressions' count kept with the reason."""
     if force and not (reason and reason.strip()):
         raise ModelChangeRefused("--force needs --reason: say why the gate is overridden")
+    # Before the gate's seconds of work, not after.
+    store.check_reason(reason)
     # Locked for the gate's 2-3 s: a promote that lands meanwhile would otherwise leave this
     # one gated against a version that is no longer live.
     store.lock_live(session=session)
@@ -177,8 +179,9 @@ def gated_promote(
             f" (forced past the quality gate: {len(result.regressions)} regression(s) "
             f"vs {result.live_version})"
         )
-        # model_changes.reason holds 300 characters: the note is kept whole, the why cut.
-        reason = f"{(reason or '')[: 300 - len(note)]}{note}"
+        # The note shares model_changes.reason with the why; neither is cut.
+        store.check_reason(reason, note=note)
+        reason = f"{reason}{note}"
     change = store.promote(session=session, version=version, actor=actor, reason=reason)
     return change, result
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session, undefer
 
 from service.model_registry.errors import ModelChangeRefused, UnknownModelVersion
@@ -21,6 +21,29 @@ from service.tables import ModelChange, ModelStatus, ModelVersion
 SHIPPED = "shipped"
 # Statuses a version may be registered with; live is reached only through promote (audited).
 REGISTERABLE = (ModelStatus.CANDIDATE, ModelStatus.SHADOW)
+
+
+def _reason_length() -> int:
+    column_type = ModelChange.__table__.c.reason.type
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
+
+
+# model_changes.reason's length. A longer reason is refused before anything changes, not cut:
+# the audit log keeps the operator's words as they gave them.
+REASON_LENGTH = _reason_length()
+
+
+def check_reason(reason: str | None, *, note: str = "") -> None:
+    """Refuse a reason that does not fit model_changes.reason whole (with ``note``, which a
+    forced promote adds to it)."""
+    room = REASON_LENGTH - len(note)
+    if reason is not None and len(reason) > room:
+        beside = " beside the quality gate's note" if note else ""
+        raise ModelChangeRefused(
+            f"the reason is {len(reason)} characters and model_changes keeps {room}{beside}: "
+            "shorten it (nothing was changed)"
+        )
 
 
 def _card_fields(card: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +224,7 @@ def promote(
     *, session: Session, version: str, actor: str, reason: str | None = None
 ) -> ModelChange:
     """Make ``version`` the live one; the version live until now is retired."""
+    check_reason(reason)
     current = lock_live(session=session)
     target = get_version(session=session, version=version)
     assert target is not None
@@ -222,6 +246,7 @@ def rollback(*, session: Session, actor: str, reason: str | None = None) -> Mode
     "Before" is the version the current one replaced when it last went live by promote or
     register; so rolling back twice after two promotes walks back two steps, and never
     bounces between the last two."""
+    check_reason(reason)
     current = lock_live(session=session)
     if current is None:
         raise ModelChangeRefused("no version is live, so there is nothing to roll back")
@@ -268,6 +293,7 @@ def start_shadow(
     may not (its scores are the decisions' own). The row is locked before its status is read,
     so a promote of the same version at the same moment is either seen here (refused) or
     comes after and makes it live, which ends its shadow."""
+    check_reason(reason)
     current = _lock_shadow(session)
     target = session.scalars(
         select(ModelVersion).where(ModelVersion.version == version).with_for_update()
@@ -301,6 +327,7 @@ def start_shadow(
 
 def stop_shadow(*, session: Session, actor: str, reason: str | None = None) -> ModelChange:
     """The version in shadow goes back to candidate; workers stop scoring with it."""
+    check_reason(reason)
     current = _lock_shadow(session)
     if current is None:
         raise ModelChangeRefused("no version is in shadow")

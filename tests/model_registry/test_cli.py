@@ -1,4 +1,5 @@
-"""`moderation model list|register|promote|rollback` through Typer's runner, on PostgreSQL."""
+"""`moderation model list|register|promote|rollback|shadow` through Typer's runner, on
+PostgreSQL."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.db import session_scope
 from service.model_registry import store
+from tests.model_registry.fixtures import PLANTED_VERSION
 
 runner = CliRunner()
 
@@ -98,3 +100,54 @@ def test_a_since_out_of_range_is_one_line(
     assert err.strip().splitlines() == [
         "--since '0001-01-01T00:00+05:00' is not a date and time (2026-12-01T09:00)"
     ]
+
+
+def _changes() -> list[tuple[str, str | None]]:
+    with session_scope() as session:
+        return [(c.action, c.reason) for c in store.list_changes(session=session)]
+
+
+def test_a_reason_longer_than_the_audit_log_keeps_is_refused_in_one_line(
+    registry: str,
+    shipped_version: str,
+    model_copies: dict[str, Path],
+    planted_bias_model: Path,
+) -> None:
+    # model_changes.reason is varchar(300): PostgreSQL raised a DataError traceback for more.
+    too_long, whole = "w" * 301, "w" * 300
+    for version in ("registry-test-b", "registry-test-c"):
+        assert _run("register", str(model_copies[version]))[0] == 0
+    before = _changes()
+    for command in (
+        ["promote", "registry-test-b"],
+        ["shadow", "registry-test-b"],
+        ["rollback"],
+    ):
+        code, out, err = _run(*command, "--reason", too_long)
+        assert code == 1 and out == "", command
+        assert err.splitlines() == [
+            "the reason is 301 characters and model_changes keeps 300: shorten it "
+            "(nothing was changed)"
+        ], command
+    assert _changes() == before
+    assert [v["status"] for v in _listed()] == ["live", "candidate", "candidate"]
+
+    # 300 is kept whole, for each kind of change.
+    assert _run("shadow", "registry-test-c", "--reason", whole)[0] == 0
+    code, _, err = _run("shadow", "--stop", "--reason", too_long)
+    assert code == 1 and "the reason is 301 characters" in err
+    assert _run("shadow", "--stop", "--reason", whole)[0] == 0
+    assert _run("promote", "registry-test-b", "--reason", whole)[0] == 0
+    assert _run("rollback", "--reason", whole)[0] == 0
+    assert [reason for _, reason in _changes()[len(before) :]] == [whole] * 4
+
+    # Forced, the gate's note shares the column: a why that fits alone but not beside it is
+    # refused, not cut.
+    assert _run("register", str(planted_bias_model))[0] == 0
+    code, out, err = _run("promote", PLANTED_VERSION, "--force", "--reason", whole)
+    assert code == 1
+    assert err.splitlines()[-1].startswith("the reason is 300 characters and model_changes keeps ")
+    assert err.splitlines()[-1].endswith(
+        " beside the quality gate's note: shorten it (nothing was changed)"
+    )
+    assert _listed()[-1] == {**_listed()[-1], "version": PLANTED_VERSION, "status": "candidate"}
