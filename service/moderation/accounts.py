@@ -39,10 +39,6 @@ class Reviewer:
     def can_review(self, site_id: str) -> bool:
         return self.site_ids is None or site_id in self.site_ids
 
-    def require_site(self, site_id: str) -> None:
-        if not self.can_review(site_id):
-            raise Forbidden("you do not moderate this site")
-
     def require_admin(self) -> None:
         if not self.is_admin:
             raise Forbidden("this needs an admin")

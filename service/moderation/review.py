@@ -13,13 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
-from service.errors import CommentNotFound
+from service.errors import CommentNotFound, SiteNotFound
 from service.moderation.accounts import Reviewer
 from service.moderation.errors import InvalidTransition, ReasonRequired
 from service.moderation.settings import get_moderation_settings
 from service.moderation.word_marks import phrase_spans
 from service.policy import canonical_attribute, canonical_scores, margin
-from service.sites import site_policy
+from service.sites import get_site_by_name, site_policy
 from service.tables import AuditEvent, Comment, CommentStatus, Site
 
 if TYPE_CHECKING:
@@ -134,6 +134,21 @@ def _get_reviewable(*, session: Session, reviewer: Reviewer, comment_id: str) ->
     return comment
 
 
+def reviewable_site(*, session: Session, reviewer: Reviewer, name: str) -> Site:
+    """The named site, if the reviewer moderates it. Another site is "not found", as a name no
+    site has would be: a 403 would tell a moderator of one site which other sites exist."""
+    site = get_site_by_name(session=session, name=name)
+    if site is None or not reviewer.can_review(site.id):
+        raise SiteNotFound(f"no site named {name!r}")
+    return site
+
+
+def _require_reviewable_site(reviewer: Reviewer, site_id: str) -> None:
+    # Not found rather than forbidden, for the reason reviewable_site gives.
+    if not reviewer.can_review(site_id):
+        raise SiteNotFound("no such site")
+
+
 def get_comment_for_review(*, session: Session, reviewer: Reviewer, comment_id: str) -> QueueItem:
     comment = _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
     site = session.get(Site, comment.site_id)
@@ -162,7 +177,7 @@ def list_queue(
     `queue_window` matches rather than in SQL; a queue longer than that is worked oldest-first.
     """
     if site_id is not None:
-        reviewer.require_site(site_id)
+        _require_reviewable_site(reviewer, site_id)
     query = select(Comment, Site).join(Site, Site.id == Comment.site_id)
     query = query.where(Comment.status == status)
     if reviewer.site_ids is not None:
@@ -448,7 +463,7 @@ def list_audit(
     if comment_id is not None:
         _get_reviewable(session=session, reviewer=reviewer, comment_id=comment_id)
     if site_id is not None:
-        reviewer.require_site(site_id)
+        _require_reviewable_site(reviewer, site_id)
     query = (
         select(AuditEvent, Site.name, Comment.article_id, Comment.body)
         .join(Comment, Comment.id == AuditEvent.comment_id)

@@ -10,6 +10,7 @@ from service.deps import SessionDep
 from service.errors import SiteNotFound
 from service.json_body import StrictJsonRoute
 from service.moderation import accounts, review, site_admin
+from service.moderation.accounts import Reviewer
 from service.moderation.auth import CurrentAdmin, CurrentReviewer
 from service.moderation.schemas import (
     AuditEventOut,
@@ -45,7 +46,8 @@ from service.tables import CommentStatus, Moderator, ModeratorRole, ModeratorSit
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no or unknown moderator credential"},
-    403: {"model": ErrorResponse, "description": "site key, other site, or not an admin"},
+    403: {"model": ErrorResponse, "description": "a site key, or not an admin"},
+    404: {"model": ErrorResponse, "description": "no such comment or site (or not the caller's)"},
 }
 
 router = APIRouter(
@@ -68,6 +70,12 @@ def site_named(session: Session, name: str) -> Site:
     if site is None:
         raise SiteNotFound(f"no site named {name!r}")
     return site
+
+
+def _reviewable_site_id(session: Session, reviewer: Reviewer, name: str | None) -> str | None:
+    if not name:
+        return None
+    return review.reviewable_site(session=session, reviewer=reviewer, name=name).id
 
 
 def review_out(item: review.QueueItem) -> ReviewCommentOut:
@@ -159,7 +167,7 @@ def read_queue(
     page = review.list_queue(
         session=session,
         reviewer=reviewer,
-        site_id=site_named(session, site).id if site else None,
+        site_id=_reviewable_site_id(session, reviewer, site),
         article_id=article,
         label=label,
         min_score=min_score,
@@ -237,7 +245,7 @@ def read_audit(
         session=session,
         reviewer=reviewer,
         comment_id=comment_id,
-        site_id=site_named(session, site).id if site else None,
+        site_id=_reviewable_site_id(session, reviewer, site),
         actor=actor,
         to_status=to_status,
         before_id=before_id,

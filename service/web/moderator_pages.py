@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.db import parse_utc
 from service.deps import SessionDep, client_ip
-from service.errors import CommentNotFound, ModerationError
+from service.errors import CommentNotFound, ModerationError, SiteNotFound
 from service.model_registry.errors import ModelChangeRefused
 from service.moderation import accounts, review, site_admin
 from service.moderation.accounts import Reviewer
@@ -75,13 +75,13 @@ def _safe_next(target: str) -> str:
 
 
 def _chosen_site(sites: Sequence[Site], name: str | None) -> Site | None:
-    """The site a page is filtered to (None: all of the reviewer's sites); Forbidden when the
-    name is not one of the reviewer's sites."""
+    """The site a page is filtered to (None: all of the reviewer's sites); not found when the
+    name is not one of the reviewer's sites, as the API answers (review.reviewable_site)."""
     if not name:
         return None
     chosen = next((s for s in sites if s.name == name), None)
     if chosen is None:
-        raise Forbidden("you do not moderate this site")
+        raise SiteNotFound(f"no site named {name!r}")
     return chosen
 
 
@@ -167,7 +167,7 @@ def _list_page(
     sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
     try:
         site_row = _chosen_site(sites, site)
-    except Forbidden as refused:
+    except SiteNotFound as refused:
         return _error_page(request, reviewer, refused)
     page = review.list_queue(
         session=session,
@@ -312,7 +312,7 @@ def audit_page(
     sites = accounts.reviewable_sites(session=session, reviewer=reviewer)
     try:
         site_row = _chosen_site(sites, site)
-    except Forbidden as refused:
+    except SiteNotFound as refused:
         return _error_page(request, reviewer, refused)
     rows = review.list_audit(
         session=session,

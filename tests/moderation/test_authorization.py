@@ -3,6 +3,8 @@
 Callers: nobody, a site key, a moderator of another site, the site's moderator, an admin.
 """
 
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -91,6 +93,8 @@ MODERATOR_SCOPED = {
 MODERATOR_ANY_SITE = {**MODERATOR_SCOPED, "other_moderator": 200}
 # A comment of a site the caller does not moderate is not found, exactly as a missing one.
 MODERATOR_OF_THE_COMMENT = {**MODERATOR_SCOPED, "other_moderator": 404}
+# Likewise a site the caller does not moderate, named in a filter, is no site at all.
+MODERATOR_OF_THE_SITE = MODERATOR_OF_THE_COMMENT
 ADMIN_ONLY = {
     "nobody": 401,
     "site_key": 403,
@@ -122,7 +126,7 @@ def _send(method: str, path: str, body: object) -> Callable[[World, dict[str, st
 ENDPOINTS = [
     Endpoint("me", _get("/v1/moderation/me"), MODERATOR_ANY_SITE),
     Endpoint("queue", _get("/v1/moderation/queue"), MODERATOR_ANY_SITE),
-    Endpoint("queue of the site", _get("/v1/moderation/queue?site={site}"), MODERATOR_SCOPED),
+    Endpoint("queue of the site", _get("/v1/moderation/queue?site={site}"), MODERATOR_OF_THE_SITE),
     Endpoint("reasons", _get("/v1/moderation/reasons"), MODERATOR_ANY_SITE),
     Endpoint("comment", _get("/v1/moderation/comments/{held}"), MODERATOR_OF_THE_COMMENT),
     Endpoint(
@@ -155,7 +159,7 @@ ENDPOINTS = [
         {**MODERATOR_SCOPED, "other_moderator": 200},
     ),
     Endpoint("audit", _get("/v1/moderation/audit"), MODERATOR_ANY_SITE),
-    Endpoint("audit of the site", _get("/v1/moderation/audit?site={site}"), MODERATOR_SCOPED),
+    Endpoint("audit of the site", _get("/v1/moderation/audit?site={site}"), MODERATOR_OF_THE_SITE),
     Endpoint(
         "audit of a comment",
         _get("/v1/moderation/audit?comment_id={held}"),
@@ -309,3 +313,50 @@ def test_lists_hold_only_the_callers_sites(world: World, path: str) -> None:
     assert seen["other_moderator"].isdisjoint(site_a), "another site's comments leaked"
     assert seen["moderator"] & site_a, "the site's moderator should see its comments"
     assert seen["admin"] & site_a
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/moderation/queue?site={site}",
+        "/v1/moderation/queue?site={site}&status=approved",
+        "/v1/moderation/audit?site={site}",
+    ],
+)
+def test_another_moderators_site_is_answered_as_a_missing_one(world: World, path: str) -> None:
+    """A moderator cannot tell which site names exist: another moderator's site and a name
+    that no site has get the same answer, as another site's comment does (issue 15 item 10)."""
+    headers = {"Authorization": f"Bearer {world.credentials['other_moderator']}"}
+    missing = f"no-site-{uuid.uuid4().hex[:8]}"
+    existing = world.client.get(path.format(site=world.site_name), headers=headers)
+    absent = world.client.get(path.format(site=missing), headers=headers)
+    assert existing.status_code == absent.status_code == 404
+    assert existing.json() == _named(absent.json(), missing, world.site_name)
+    assert existing.json()["error"]["code"] == "site_not_found"
+
+
+@pytest.mark.parametrize("page", ["/moderate", "/moderate/comments", "/moderate/audit"])
+def test_the_pages_answer_another_moderators_site_as_a_missing_one(
+    pg_env: dict[str, str], sessions: sessionmaker[Session], page: str
+) -> None:
+    with sessions() as session:
+        theirs, _ = make_site(session)
+        mine, _ = make_site(session)
+        username, _ = make_moderator(session, sites=[mine], password="correct horse battery")
+    client = TestClient(create_app())
+    csrf = client.get("/moderate/login").text.split('name="csrf" value="')[1].split('"')[0]
+    client.post(
+        "/moderate/login",
+        data={"username": username, "password": "correct horse battery", "csrf": csrf},
+    )
+    missing = f"no-site-{uuid.uuid4().hex[:8]}"
+    existing = client.get(page, params={"site": theirs.name})
+    absent = client.get(page, params={"site": missing})
+    assert existing.status_code == absent.status_code == 404
+    assert existing.text == absent.text.replace(missing, theirs.name)
+    assert client.get(page, params={"site": mine.name}).status_code == 200
+
+
+def _named(answer: dict, name: str, instead: str) -> dict:
+    """The answer with one site name put in place of another."""
+    return json.loads(json.dumps(answer).replace(name, instead))
