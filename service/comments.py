@@ -31,6 +31,10 @@ from service.policy import Decision, Policy
 from service.sites import site_policy
 from service.tables import AuditEvent, Comment, CommentStatus, Site, new_id
 
+# Keys the service makes for Coral's comments (their identity, hashed): a site's own
+# submissions may not use them, or a key holder could take a Coral comment's place.
+CORAL_IDEMPOTENCY_PREFIX = "coral:"
+
 
 @dataclass(frozen=True)
 class NewComment:

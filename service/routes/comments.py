@@ -6,9 +6,10 @@ import orjson
 from fastapi import APIRouter, Response, status
 
 from service.comment_text import clean_identifier, clean_text
-from service.comments import NewComment, get_comment
+from service.comments import CORAL_IDEMPOTENCY_PREFIX, NewComment, get_comment
 from service.config import Settings, get_settings
 from service.deps import CurrentSite, SessionDep, SubmittingSite
+from service.errors import InvalidComment
 from service.ingest import get_batcher
 from service.json_body import StrictJsonRoute
 from service.policy import scores_with_aliases
@@ -63,17 +64,27 @@ def new_comment(submission: CommentSubmission, settings: Settings) -> NewComment
         ),
         idempotency_key=None
         if submission.idempotency_key is None
-        else clean_identifier(
-            submission.idempotency_key,
-            field="idempotency_key",
-            max_chars=settings.max_idempotency_key_chars,
-        ),
+        else site_idempotency_key(submission.idempotency_key, settings),
         author_id=None
         if submission.author_id is None
         else clean_identifier(
             submission.author_id, field="author_id", max_chars=settings.max_author_id_chars
         ),
     )
+
+
+def site_idempotency_key(value: str, settings: Settings) -> str:
+    key = clean_identifier(
+        value, field="idempotency_key", max_chars=settings.max_idempotency_key_chars
+    )
+    if key.startswith(CORAL_IDEMPOTENCY_PREFIX):
+        raise InvalidComment(
+            "reserved",
+            f"idempotency keys starting with '{CORAL_IDEMPOTENCY_PREFIX}' are kept for the "
+            "comments of the Coral phase",
+            field="idempotency_key",
+        )
+    return key
 
 
 @router.get(

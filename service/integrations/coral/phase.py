@@ -3,6 +3,7 @@ policy and the live model, store it as a normal comment of the site with its dec
 audit event (so it reaches the moderator queue and the learning loop), and answer Coral."""
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,12 +13,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from service.comments import (
+    CORAL_IDEMPOTENCY_PREFIX,
     NewComment,
     ScoredDecision,
-    Submitted,
     record_decisions,
     submit_comments,
 )
+from service.errors import IdempotencyConflict
 from service.integrations.coral.schemas import ExternalModerationRequest
 from service.integrations.scoring import model_languages
 from service.integrations.text import html_to_text, looks_like_html, plain_comment
@@ -28,7 +30,7 @@ from service.tables import Comment, CommentStatus, Site
 if TYPE_CHECKING:
     from classifiers import ToxicityModel
 
-IDEMPOTENCY_PREFIX = "coral:"
+log = logging.getLogger(__name__)
 
 
 def coral_comment(request: ExternalModerationRequest) -> NewComment:
@@ -55,7 +57,7 @@ def coral_comment(request: ExternalModerationRequest) -> NewComment:
         author_name=author,
         author_id=request.author.id.strip()[:200],
         body=text,
-        idempotency_key=IDEMPOTENCY_PREFIX + hashlib.sha256(identity.encode()).hexdigest(),
+        idempotency_key=CORAL_IDEMPOTENCY_PREFIX + hashlib.sha256(identity.encode()).hexdigest(),
     )
 
 
@@ -103,13 +105,18 @@ def record_decided_comments(
     """Store the comments and their decisions in one transaction, through the same functions
     as the API's submissions and the workers' decisions (one audit event each, actor
     model:<version>). A comment already stored under its identity is left as it is and its
-    status returned."""
+    status returned; one whose key holds another comment is not stored (UNSTORED), and the
+    rest of the batch is."""
     outcomes = submit_comments(session=session, items=[(d.site.id, d.new) for d in decided])
     verdicts: list[StoredVerdict] = []
     fresh: list[ScoredDecision] = []
     for item, outcome in zip(decided, outcomes, strict=True):
-        if not isinstance(outcome, Submitted):  # cannot differ: the key covers the content
-            raise outcome
+        if isinstance(outcome, IdempotencyConflict):
+            # Its key holds other content: a site stored it through the API before Coral's
+            # keys were reserved. That comment cannot be stored; the batch's others are.
+            log.warning("a Coral comment's key is taken by another comment; not stored")
+            verdicts.append(UNSTORED)
+            continue
         if outcome.created:
             fresh.append(ScoredDecision(outcome.id, item.decision, item.scores, item.language))
             verdicts.append(StoredVerdict(outcome.id, item.decision.status.value, True))
@@ -136,7 +143,7 @@ def record_decided_comments(
     decided_now = {v.comment_id: v.status for v in verdicts if v.created}
     return [
         v
-        if v.created
+        if v.created or v.comment_id is None
         else StoredVerdict(v.comment_id, decided_now.get(v.comment_id, v.status), False)
         for v in verdicts
     ]

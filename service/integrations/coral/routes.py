@@ -15,7 +15,7 @@ from service.comments import NewComment
 from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.deps import SessionDep
-from service.errors import InvalidComment, ModerationError
+from service.errors import IdempotencyConflict, InvalidComment, ModerationError
 from service.ingest import get_batcher
 from service.integrations.coral.batching import ScoringFailed, get_decider
 from service.integrations.coral.phase import (
@@ -161,7 +161,12 @@ def _over_the_body_limit(site: str, new: NewComment) -> Response:
 
 
 async def _leave_to_workers(site: Site, new: NewComment) -> Response:
-    stored = await get_batcher().submit((site.id, new))
+    try:
+        stored = await get_batcher().submit((site.id, new))
+    except IdempotencyConflict:
+        # As in record_decided_comments: a key stored through the API before it was Coral's.
+        log.warning("a Coral comment's key is taken by another comment; not stored")
+        return _answer(UNSTORED)
     return _answer(StoredVerdict(stored.id, str(stored.status), created=stored.created))
 
 

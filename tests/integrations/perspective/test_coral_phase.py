@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from service.cli import app as cli
+from service.comments import NewComment, submit_comment
 from service.config import get_settings
 from service.db import session_scope, utcnow
 from service.integrations.coral.phase import coral_answer
@@ -321,6 +322,55 @@ def test_one_batch_stores_a_repeated_comment_once_and_answers_both_alike(
     assert verdicts[0].comment_id == verdicts[2].comment_id
     assert verdicts[0].status == verdicts[2].status == stored_status(verdicts[0].comment_id)
     assert len(stored(site.id)) == 2
+
+
+def test_a_site_cannot_take_a_coral_key_and_a_key_taken_earlier_fails_only_its_comment(
+    client: TestClient, site: SiteUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    from service.integrations.coral.batching import decide_and_record
+    from service.integrations.coral.phase import UNSTORED, coral_comment
+    from service.integrations.coral.schemas import ExternalModerationRequest
+
+    secret = secret_for(site)
+    taken = coral_comment(ExternalModerationRequest.model_validate_json(phase(ABUSIVE)))
+    assert taken.idempotency_key is not None
+    squat = {"article_id": "a", "author_name": "A", "body": "Mine now."}
+    refused = client.post(
+        "/v1/comments",
+        json={**squat, "idempotency_key": taken.idempotency_key},
+        headers={"Authorization": f"Bearer {site.key}"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "reserved"
+    # A key a site stored before the prefix was reserved: its comment says something else.
+    with session_scope() as session:
+        row = session.get(Site, site.id)
+        assert row is not None
+        submit_comment(
+            session=session,
+            site=row,
+            new=NewComment(**squat, idempotency_key=taken.idempotency_key),
+        )
+        session.expunge(row)
+    other = coral_comment(ExternalModerationRequest.model_validate_json(phase(BENIGN)))
+    verdicts = decide_and_record([(row, taken), (row, other)])
+    assert verdicts[0] == UNSTORED
+    assert verdicts[1].created and verdicts[1].comment_id is not None
+    assert verdicts[1].status == stored_status(verdicts[1].comment_id) != "pending"
+    # Over HTTP, decided in the request or (over the quota) left to the workers: Coral is
+    # told to pre-moderate it, not a 409 that it would take as no opinion.
+    assert call(client, site, phase(ABUSIVE), secret).json() == {"status": "PREMOD"}
+    with session_scope() as session:
+        session.execute(
+            update(Site).where(Site.id == site.id).values(analyze_rate_limit="1/minute")
+        )
+    forget_cached_sites()
+    forget_coral_sites()
+    call(client, site, phase(BENIGN, story="uses-the-quota"), secret)
+    late = call(client, site, phase(ABUSIVE), secret)
+    assert (late.status_code, late.json()) == (200, {"status": "PREMOD"})
+    assert "over its scoring quota" in caplog.text
+    assert sorted(c.body for c in stored(site.id)) == sorted(["Mine now.", BENIGN, BENIGN])
 
 
 def stored_status(comment_id: str) -> str:
