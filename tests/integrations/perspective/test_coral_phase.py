@@ -18,7 +18,7 @@ from service.integrations.coral.phase import coral_answer
 from service.integrations.coral.routes import forget_coral_sites
 from service.integrations.coral.signing import SIGNATURE_HEADER, rotate_coral_secret, sign
 from service.integrations.scoring import live_model
-from service.policy import decide
+from service.policy import decision_rule
 from service.sites import forget_cached_sites, site_policy
 from service.tables import AuditEvent, Comment, CoralSigningSecret, Site
 from tests.conftest import make_moderator
@@ -67,12 +67,15 @@ def call(client: TestClient, site: SiteUnderTest, body: bytes, *secrets: str) ->
 
 
 def expected_answer(site_id: str, text: str) -> dict[str, Any] | None:
+    """What Coral should be told: the status the workers would give the text under the site's
+    policy (decision_rule: scores, word lists, and the language and known-word rules from
+    the model's own reading of it), worked out apart from the Coral path."""
     with session_scope() as session:
         row = session.get(Site, site_id)
         assert row is not None
         policy = site_policy(row)
-    decision = decide(live_model().score([text])[0], policy.for_text(text))
-    return coral_answer(decision.status)
+    [status] = decision_rule(live_model(), policy)([text])
+    return coral_answer(status)
 
 
 def stored(site_id: str) -> list[Comment]:
@@ -106,6 +109,24 @@ def test_a_comment_is_decided_in_the_request_and_stored_with_its_audit_event(
         assert [(e.actor, e.from_status, e.to_status) for e in events] == [
             (f"model:{model.version}", "pending", abusive.status)
         ]
+
+
+# Scores alone would publish both (they are low); the model cannot read either.
+UNREAD = {
+    "in German": "Vielen Dank für den sorgfältigen Bericht über die Reparatur der Brücke.",
+    "no word the model knows": "Zorblax quindle frumpish vexorian blintzwerk snorp.",
+}
+
+
+@pytest.mark.parametrize("kind", UNREAD)
+def test_a_comment_the_model_cannot_read_is_decided_by_the_sites_language_rule(
+    client: TestClient, site: SiteUnderTest, kind: str
+) -> None:
+    secret = secret_for(site)
+    response = call(client, site, phase(UNREAD[kind]), secret)
+    assert response.status_code == 200
+    assert response.json() == expected_answer(site.id, UNREAD[kind])
+    assert response.json()["status"] == "SYSTEM_WITHHELD"  # a new site holds them
 
 
 def test_a_held_comment_is_withheld_flagged_and_waits_in_the_moderators_queue(
