@@ -1,7 +1,6 @@
 """Moderator sign-in is throttled per username and per client address, counted in the real
 Redis (shared by API replicas) or in memory for the trial, with a clear 429 and Retry-After."""
 
-import random
 import uuid
 
 import pytest
@@ -13,11 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.app import create_app
 from service.config import get_settings
+from tests.addresses import Readers
 from tests.conftest import make_moderator, reset_caches
 
 PASSWORD = "correct horse battery"
-# Counters outlive a test in the shared Redis: fresh addresses per run keep runs apart.
-RUN = random.Random().randrange(1, 250)
+# Counters outlive a test in the shared Redis (15 minutes): this run's own readers keep runs
+# apart (tests/addresses.py).
+READERS = Readers()
 
 
 def _sign_in(
@@ -50,9 +51,11 @@ def test_wrong_passwords_then_even_the_right_one_is_refused_for_a_while(
     with sessions() as session:
         username, _ = make_moderator(session, password=PASSWORD)
     # A different address per try: the per-username count is what stops this guesser.
-    outcomes = [_sign_in(throttled, username, f"wrong {n}", f"10.{RUN}.1.{n}")[0] for n in range(5)]
+    outcomes = [
+        _sign_in(throttled, username, f"wrong {n}", READERS.address(1, n))[0] for n in range(5)
+    ]
     assert outcomes == [401] * 5
-    status, retry_after, page = _sign_in(throttled, username, PASSWORD, f"10.{RUN}.1.99")
+    status, retry_after, page = _sign_in(throttled, username, PASSWORD, READERS.address(1, 99))
     assert status == 429, "the right password after the limit of failures must wait too"
     assert 0 < int(retry_after) <= 900
     assert "Too many sign-in attempts; try again in 15 minutes." in page
@@ -76,21 +79,26 @@ def test_a_success_clears_the_usernames_failures(
         username, _ = make_moderator(session, password=PASSWORD)
     for round_ in range(3):
         for n in range(4):
-            assert _sign_in(throttled, username, "wrong", f"10.{RUN}.3.{round_ * 10 + n}")[0] == 401
-        assert _sign_in(throttled, username, PASSWORD, f"10.{RUN}.3.{round_ * 10 + 9}")[0] == 303
+            assert (
+                _sign_in(throttled, username, "wrong", READERS.address(3, round_ * 10 + n))[0]
+                == 401
+            )
+        assert (
+            _sign_in(throttled, username, PASSWORD, READERS.address(3, round_ * 10 + 9))[0] == 303
+        )
 
 
 def test_one_address_trying_many_usernames_is_refused(
     throttled: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    address = f"10.{RUN}.4.1"
+    address = READERS.address(4, 1)
     nobody = f"nobody-{uuid.uuid4().hex[:8]}"
     codes = [_sign_in(throttled, f"{nobody}-{n}", "guess", address)[0] for n in range(8)]
     assert codes == [401] * 8
     status, retry_after, _ = _sign_in(throttled, f"{nobody}-else", "guess", address)
     assert status == 429 and int(retry_after) > 0
     # Another address is not affected.
-    assert _sign_in(throttled, f"{nobody}-else", "guess", f"10.{RUN}.4.2")[0] == 401
+    assert _sign_in(throttled, f"{nobody}-else", "guess", READERS.address(4, 2))[0] == 401
 
 
 def test_the_trial_counts_in_memory(sqlite_env: object, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.db import session_scope
 from service.ratelimit import reset_limits_cache
+from tests.addresses import Readers
 from tests.conftest import make_site
 from tests.factories import submission
 
@@ -44,19 +45,9 @@ def redis_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
-# Counters live in the shared Redis for a minute, keyed by client address: every run draws
-# its own addresses (IPv6, 40 random bits in each /64 and 64 after it), so two runs within a
-# minute never share a counter, also where clients are keyed by /64.
-RUN = uuid.uuid4().int
-
-
-def addr(prefix: str, i: int) -> str:
-    group = int(prefix.split(".")[1])  # "10.5" -> 5: the test's own group of readers
-    assert 0 <= i < 256 and 0 <= group < 256
-    high, middle, low = RUN >> 120 & 0xFF, RUN >> 88 & 0xFFFFFFFF, RUN & 0xFFFFFFFFFFFFFFFF
-    hextets = [f"fd{high:02x}", f"{middle >> 16:x}", f"{middle & 0xFFFF:x}", f"{group << 8 | i:x}"]
-    hextets += [f"{low >> shift & 0xFFFF:x}" for shift in (48, 32, 16, 0)]
-    return ":".join(hextets)
+# Counters live in the shared Redis for a minute, keyed by client address: this module's own
+# readers for this run (tests/addresses.py), so two runs within a minute never share a counter.
+READERS = Readers()
 
 
 def post(client: TestClient, key: str, ip: str, i: int) -> int:
@@ -76,10 +67,10 @@ def test_one_sites_flood_is_429_and_another_site_is_unaffected(limited_client: T
         _, flooder = make_site(session, name="flooder")
         _, quiet = make_site(session, name="quiet")
     # Spread over many client addresses so only the per-site limit applies.
-    codes = [post(limited_client, flooder, addr("10.0", i), i) for i in range(40)]
+    codes = [post(limited_client, flooder, READERS.address(0, i), i) for i in range(40)]
     assert codes.count(202) == 20 and codes.count(429) == 20
     assert codes[:20] == [202] * 20
-    quiet_codes = [post(limited_client, quiet, addr("10.1", i), i) for i in range(10)]
+    quiet_codes = [post(limited_client, quiet, READERS.address(1, i), i) for i in range(10)]
     assert quiet_codes == [202] * 10
     page = limited_client.get("/v1/articles/article-1/comments", params={"site": "flooder"})
     assert page.status_code == 200  # reading is never limited by a site's flood
@@ -90,10 +81,11 @@ def test_one_client_address_is_limited_across_sites(limited_client: TestClient) 
         _, first = make_site(session, name="paper-a")
         _, second = make_site(session, name="paper-b")
     codes = [
-        post(limited_client, first if i % 2 else second, addr("10.2", 9), i) for i in range(20)
+        post(limited_client, first if i % 2 else second, READERS.address(2, 9), i)
+        for i in range(20)
     ]
     assert codes.count(202) == 15 and codes.count(429) == 5
-    assert post(limited_client, first, addr("10.2", 10), 99) == 202
+    assert post(limited_client, first, READERS.address(2, 10), 99) == 202
 
 
 def test_a_reader_over_the_client_limit_does_not_use_up_the_sites_quota(
@@ -101,10 +93,10 @@ def test_a_reader_over_the_client_limit_does_not_use_up_the_sites_quota(
 ) -> None:
     with session_scope() as session:
         _, key = make_site(session, name="one-loud-reader")
-    loud = [post(limited_client, key, addr("10.5", 1), i) for i in range(30)]
+    loud = [post(limited_client, key, READERS.address(5, 1), i) for i in range(30)]
     assert loud.count(202) == 15 and loud[15:] == [429] * 15
     # The 15 refused by the client limit were not counted for the site: 5 more fit in its 20.
-    others = [post(limited_client, key, addr("10.5", 100 + i), i) for i in range(6)]
+    others = [post(limited_client, key, READERS.address(5, 100 + i), i) for i in range(6)]
     assert others == [202] * 5 + [429]
     # Both limits of a submission in one Redis call (the first one, for a key this process
     # did not know yet, checks the client before asking the store about the key).
@@ -115,7 +107,7 @@ def test_refused_submissions_store_nothing(limited_client: TestClient) -> None:
     with session_scope() as session:
         site, key = make_site(session, name="counted")
     for i in range(30):
-        post(limited_client, key, addr("10.3", i), i)
+        post(limited_client, key, READERS.address(3, i), i)
     from sqlalchemy import func, select
 
     from service.tables import Comment
@@ -140,7 +132,7 @@ def test_limits_fail_open_when_redis_is_unreachable(
         with TestClient(create_app()) as client:
             with session_scope() as session:
                 _, key = make_site(session, name="no-redis")
-            codes = [post(client, key, addr("10.4", 1), i) for i in range(3)]
+            codes = [post(client, key, READERS.address(4, 1), i) for i in range(3)]
         # Accepted and stored; the beat sweep will score them once Redis is back.
         assert codes == [202, 202, 202]
     finally:
@@ -208,7 +200,7 @@ def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_co
     reset_caches()
     reset_limits_cache()
     site_id = f"shared-{uuid.uuid4().hex}"
-    loud = addr("10.6", 1)
+    loud = READERS.address(6, 1)
 
     async def burst() -> list[bool]:
         async def one(reader: str) -> bool:
@@ -218,7 +210,7 @@ def test_one_readers_refusal_in_a_shared_batch_leaves_the_others_and_the_site_co
                 return False
             return True
 
-        readers = [loud, loud, loud, *(addr("10.6", 10 + i) for i in range(5))]
+        readers = [loud, loud, loud, *(READERS.address(6, 10 + i) for i in range(5))]
         return await asyncio.gather(*(one(reader) for reader in readers))
 
     try:

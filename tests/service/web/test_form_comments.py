@@ -1,7 +1,6 @@
 """The browser form endpoint: only a site's allowed origins, no key, and every refusal —
 including a rate limit — still carries the CORS header so the reader's page can explain it."""
 
-import random
 from collections.abc import Iterator
 
 import pytest
@@ -10,10 +9,13 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.db import session_scope
 from service.ratelimit import reset_limits_cache
+from tests.addresses import Readers
 from tests.conftest import make_site, reset_caches
 from tests.factories import submission
 
 ORIGIN = "https://paper.example"
+# Form counters outlive a test in the shared Redis: this run's own readers keep runs apart.
+READERS = Readers()
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def form(client: TestClient, origin: str, reader: str, body: str = "Well argued 
 
 
 def test_allowed_origin_posts_and_reads_its_status(client: TestClient) -> None:
-    reader = f"10.9.{random.randrange(250)}.1"
+    reader = READERS.address(1, 1)
     accepted = form(client, ORIGIN, reader)
     assert accepted.status_code == 202
     assert accepted.headers["access-control-allow-origin"] == ORIGIN
@@ -49,13 +51,13 @@ def test_allowed_origin_posts_and_reads_its_status(client: TestClient) -> None:
 
 
 def test_other_origins_are_refused(client: TestClient) -> None:
-    refused = form(client, "https://evil.example", f"10.8.{random.randrange(250)}.1")
+    refused = form(client, "https://evil.example", READERS.address(2, 1))
     assert refused.status_code == 403
     assert "access-control-allow-origin" not in refused.headers
 
 
 def test_refusals_keep_the_cors_header(client: TestClient) -> None:
-    reader = f"10.7.{random.randrange(250)}.1"
+    reader = READERS.address(3, 1)
     invalid = form(client, ORIGIN, reader, body="i\u200bdiot")
     assert invalid.status_code == 422
     assert invalid.headers["access-control-allow-origin"] == ORIGIN
@@ -80,22 +82,19 @@ def form_limited(pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Ite
         yield test_client
 
 
-RUN = random.Random().randrange(1, 250)
-
-
 def test_readers_flooding_the_form_do_not_lock_the_sites_server_out(
     form_limited: TestClient,
 ) -> None:
     with session_scope() as session:
         _, key = make_site(session, name="paper", allowed_origins=[ORIGIN])
     # Readers from many addresses use up the form's bucket for the site...
-    codes = [form(form_limited, ORIGIN, f"10.{RUN}.5.{n}").status_code for n in range(10)]
+    codes = [form(form_limited, ORIGIN, READERS.address(4, n)).status_code for n in range(10)]
     assert codes[:6] == [202] * 6 and set(codes[6:]) == {429}
     # ...and the site's own server, submitting with its key, is not limited by them.
     server = form_limited.post(
         "/v1/comments",
         json=submission(),
-        headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": f"10.{RUN}.6.1"},
+        headers={"Authorization": f"Bearer {key}", "X-Forwarded-For": READERS.address(5, 1)},
     )
     assert server.status_code == 202
 
@@ -103,7 +102,7 @@ def test_readers_flooding_the_form_do_not_lock_the_sites_server_out(
 def test_the_form_limits_one_reader_far_below_the_api(form_limited: TestClient) -> None:
     with session_scope() as session:
         _, key = make_site(session, name="paper", allowed_origins=[ORIGIN])
-    reader = f"10.{RUN}.7.1"
+    reader = READERS.address(6, 1)
     assert [form(form_limited, ORIGIN, reader).status_code for _ in range(3)] == [202, 202, 429]
     # The same address through the keyed API is counted apart (its own, looser limit).
     api = form_limited.post(
@@ -117,7 +116,7 @@ def test_the_form_limits_one_reader_far_below_the_api(form_limited: TestClient) 
 def test_ipv6_readers_are_counted_by_their_64(form_limited: TestClient) -> None:
     with session_scope() as session:
         make_site(session, name="paper", allowed_origins=[ORIGIN])
-    prefix = f"2001:db8:{RUN:x}:7"
-    same_64 = [f"{prefix}::{n:x}" for n in (1, 0xBEEF, 0xFFFF)]
+    network = READERS.network(7, 1)
+    same_64 = [f"{network}::{n:x}" for n in (1, 0xBEEF, 0xFFFF)]
     assert [form(form_limited, ORIGIN, a).status_code for a in same_64] == [202, 202, 429]
-    assert form(form_limited, ORIGIN, f"2001:db8:{RUN:x}:8::1").status_code == 202
+    assert form(form_limited, ORIGIN, READERS.address(8, 1)).status_code == 202
