@@ -202,11 +202,13 @@ class GateRefused(ModelChangeRefused):
 
 @dataclass(frozen=True)
 class Decided:
-    """A comment moderators decided: its text, its site and their verdict."""
+    """A comment moderators decided: its text, its site, their verdict, and the compared
+    version's shadow scores of it when a worker stored some."""
 
     body: str
     site_id: str
     toxic: bool
+    shadow_scores: Mapping[str, float] | None = None
 
 
 def default_compare_version(*, session: Session) -> str:
@@ -240,16 +242,23 @@ def comparison_start(*, session: Session, version: str) -> datetime:
 
 
 def decided_comments(
-    *, session: Session, since: datetime, site: Site | None = None
+    *,
+    session: Session,
+    since: datetime,
+    site: Site | None = None,
+    shadow_version: str | None = None,
 ) -> list[Decided]:
     """Comments whose moderator decision in force was made since ``since``, read as training
     reads it (service.model_registry.labels): a toxic reason is toxic, an approve or restore
-    civil; spam and the like, undone decisions and erased comments are left out."""
+    civil; spam and the like, undone decisions and erased comments are left out. With
+    ``shadow_version``, each carries that version's stored shadow scores, from the same query."""
     decided: list[Decided] = []
-    for decision in labels.moderator_decisions(session=session, site=site, since=since):
+    for decision in labels.moderator_decisions(
+        session=session, site=site, since=since, shadow_version=shadow_version
+    ):
         toxic = labels.decision_is_toxic(decision)
         if toxic is not None:
-            decided.append(Decided(decision.text, decision.site_id, toxic))
+            decided.append(Decided(decision.text, decision.site_id, toxic, decision.shadow_scores))
     return decided
 
 
@@ -266,29 +275,78 @@ class OnDecisions:
     would_publish_rejected: int
     # Moderators published what this model would hold or reject.
     would_stop_approved: int
+    # Comments whose scores came from shadow_scores (given on live traffic), not scored now.
+    from_shadow: int = 0
 
     @property
     def held_rate(self) -> float:
         return self.outcomes.count(CommentStatus.HELD) / len(self.outcomes) if self.outcomes else 0
 
 
+def _stored(model: "ToxicityModel", item: Decided) -> Mapping[str, float] | None:
+    """The item's shadow scores, if they cover every attribute the model gives."""
+    stored = item.shadow_scores
+    if stored is None or any(label not in stored for label in model.labels):
+        return None
+    return stored
+
+
+def _readings(model: "ToxicityModel", texts: Sequence[str]) -> list[Reading]:
+    """What ``model`` reads of each text besides scores (language, known words), as
+    ToxicityModel.assess reads it, without scoring: for comments whose scores are stored."""
+    from classifiers.language import detect_language
+    from classifiers.normalize import tokenize
+
+    docs = [tokenize(text) for text in texts]
+    known = model.vectorizer_.known_word_counts(docs).tolist() if docs else []
+    return [
+        Reading(detect_language(text)[0], int(n_known), len(doc))
+        for text, doc, n_known in zip(texts, docs, known, strict=True)
+    ]
+
+
+def _scored(
+    model: "ToxicityModel", decided: Sequence[Decided], use_shadow: bool
+) -> Iterator[tuple[Mapping[str, float], Reading, bool]]:
+    """Each decided comment's scores by ``model``, what it read of it and whether the scores
+    are stored ones, in order, a batch at a time. With ``use_shadow``, a comment with shadow
+    scores keeps them: what the version said of it on live traffic is the point of
+    shadowing, and re-scoring would only agree with it less if anything changed since."""
+    for start in range(0, len(decided), SCORE_BATCH):
+        batch = decided[start : start + SCORE_BATCH]
+        stored = [_stored(model, item) if use_shadow else None for item in batch]
+        fresh = iter(
+            model.assess([d.body for d, s in zip(batch, stored, strict=True) if s is None])
+        )
+        read = iter(_readings(model, [d.body for d, s in zip(batch, stored, strict=True) if s]))
+        for scores in stored:
+            if scores is not None:
+                yield scores, next(read), True
+            else:
+                a = next(fresh)
+                yield a.scores, Reading(a.language[0], a.known_words, a.words), False
+
+
 def on_decisions(
-    model: "ToxicityModel", decided: Sequence[Decided], policies: Mapping[str, Policy]
+    model: "ToxicityModel",
+    decided: Sequence[Decided],
+    policies: Mapping[str, Policy],
+    *,
+    use_shadow: bool = False,
 ) -> OnDecisions:
     from sklearn.metrics import roc_auc_score
 
     labels = tuple(model.labels)
     scores = np.zeros((len(decided), len(labels)))
     outcomes: list[str] = []
-    for start in range(0, len(decided), SCORE_BATCH):
-        batch = decided[start : start + SCORE_BATCH]
-        for offset, (item, assessment) in enumerate(
-            zip(batch, model.assess([d.body for d in batch]), strict=True)
-        ):
-            scores[start + offset] = [assessment.scores[label] for label in labels]
-            reading = Reading(assessment.language[0], assessment.known_words, assessment.words)
-            policy = policies[item.site_id].for_text(item.body)
-            outcomes.append(str(decide(assessment.scores, policy, reading, model.languages).status))
+    from_shadow = 0
+    for n, (item, (given, reading, stored)) in enumerate(
+        zip(decided, _scored(model, decided, use_shadow), strict=True)
+    ):
+        scores[n] = [given[label] for label in labels]
+        policy = policies[item.site_id].for_text(item.body)
+        outcomes.append(str(decide(given, policy, reading, model.languages).status))
+        from_shadow += stored
     toxic = np.array([d.toxic for d in decided], dtype=bool)
     both_kinds = 0 < toxic.sum() < len(toxic)
     auc = {
@@ -307,6 +365,7 @@ def on_decisions(
         would_stop_approved=sum(
             1 for t, o in zip(toxic, outcomes, strict=True) if not t and o != CommentStatus.APPROVED
         ),
+        from_shadow=from_shadow,
     )
 
 
@@ -342,7 +401,8 @@ def compare(
         site = get_site_by_name(session=session, name=site_name)
         if site is None:
             raise ModelChangeRefused(f"no site named {site_name!r}")
-    decided = decided_comments(session=session, since=since, site=site)
+    # The candidate's stored shadow scores come with the decisions, in the same query.
+    decided = decided_comments(session=session, since=since, site=site, shadow_version=version)
     sites = {d.site_id for d in decided}
     policies = {
         site.id: site_policy(site)
@@ -356,7 +416,7 @@ def compare(
         site=site_name,
         toxic=np.array([d.toxic for d in decided], dtype=bool),
         live=on_decisions(live_model, decided, policies),
-        candidate=on_decisions(candidate_model, decided, policies),
+        candidate=on_decisions(candidate_model, decided, policies, use_shadow=True),
         live_quality=live_quality,
         candidate_quality=candidate_quality,
         regressions=regressions(live_quality, candidate_quality),

@@ -38,18 +38,25 @@ text, and both are excluded.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, null, select
 from sqlalchemy.orm import Session
 
 from classifiers.data import LabelledComment, profanity_target
 from classifiers.model import LABELS, UNKNOWN, canonical_label
 from service.moderation.review import TRANSITIONS, Action
-from service.tables import AuditEvent, Comment, CommentStatus, Site, SuggestionFeedback
+from service.tables import (
+    AuditEvent,
+    Comment,
+    CommentStatus,
+    ShadowScore,
+    Site,
+    SuggestionFeedback,
+)
 
 # Standard reasons (service.moderation.review.REJECT_REASONS) -> attributes they make 1.
 TOXIC_REASONS: dict[str, tuple[str, ...]] = {
@@ -90,6 +97,9 @@ class ModeratorDecision:
     action: Action
     reason: str | None
     decided_at: datetime
+    # The scores a shadow version stored for the comment, when asked for (moderator_decisions'
+    # shadow_version) and it has some.
+    shadow_scores: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -260,10 +270,17 @@ def latest_decision(events: Iterable[_Event]) -> tuple[Action, str | None, datet
 
 
 def moderator_decisions(
-    *, session: Session, site: Site | None = None, since: datetime | None = None
+    *,
+    session: Session,
+    site: Site | None = None,
+    since: datetime | None = None,
+    shadow_version: str | None = None,
 ) -> Iterator[ModeratorDecision]:
     """Each comment's latest moderator decision, streamed: one query over the moderators'
-    audit events, ordered by comment, so a comment's events arrive together."""
+    audit events, ordered by comment, so a comment's events arrive together. With
+    ``shadow_version``, the same query also brings that version's shadow scores of each
+    comment (at most one row per comment and version, so no event is repeated)."""
+    shadow_scores = ShadowScore.scores if shadow_version is not None else null()
     query = (
         select(
             AuditEvent.comment_id,
@@ -275,6 +292,7 @@ def moderator_decisions(
             Comment.body,
             Site.id,
             Site.name,
+            shadow_scores,
         )
         .join(Comment, Comment.id == AuditEvent.comment_id)
         .join(Site, Site.id == Comment.site_id)
@@ -285,6 +303,14 @@ def moderator_decisions(
         )
         .order_by(AuditEvent.comment_id, AuditEvent.id)
     )
+    if shadow_version is not None:
+        query = query.outerjoin(
+            ShadowScore,
+            and_(
+                ShadowScore.comment_id == AuditEvent.comment_id,
+                ShadowScore.version == shadow_version,
+            ),
+        )
     if site is not None:
         query = query.where(Comment.site_id == site.id)
     if since is not None:
@@ -295,6 +321,7 @@ def moderator_decisions(
     current: str | None = None
     events: list[_Event] = []
     text = site_id = site_name = ""
+    shadow: Mapping[str, float] | None = None
 
     def finish() -> ModeratorDecision | None:
         found = latest_decision(events)
@@ -303,14 +330,15 @@ def moderator_decisions(
         action, reason, at = found
         if since is not None and at < since:
             return None
-        return ModeratorDecision(current, site_id, site_name, text, action, reason, at)
+        return ModeratorDecision(current, site_id, site_name, text, action, reason, at, shadow)
 
-    for comment_id, actor, from_status, to_status, reason, at, body, in_site, name in rows:
+    for comment_id, actor, from_status, to_status, reason, at, body, in_site, name, scored in rows:
         if comment_id != current:
             decided = finish()
             if decided is not None:
                 yield decided
             current, events, text, site_id, site_name = comment_id, [], body, in_site, name
+            shadow = scored
         events.append(_Event(actor, from_status, to_status, reason, at))
     decided = finish()
     if decided is not None:

@@ -105,6 +105,16 @@ def bias_rows(live: QualityReport, candidate: QualityReport) -> list[list[str]]:
     return rows
 
 
+def scores_source(comparison: Comparison) -> str:
+    """Where the candidate's scores of the decided comments come from."""
+    total, stored = len(comparison.toxic), comparison.candidate.from_shadow
+    return (
+        f"{comparison.candidate.version}'s scores: {stored} of {total} from shadow_scores "
+        f"(given on live traffic), {total - stored} scored now; "
+        f"{comparison.live.version}'s scored now"
+    )
+
+
 def format_comparison(comparison: Comparison) -> str:
     toxic = int(comparison.toxic.sum())
     where = f" on {comparison.site}" if comparison.site else ""
@@ -112,6 +122,7 @@ def format_comparison(comparison: Comparison) -> str:
         f"{len(comparison.toxic)} comments moderators decided{where} since "
         f"{comparison.since.isoformat(timespec='seconds')}: {toxic} rejected or taken down, "
         f"{len(comparison.toxic) - toxic} approved",
+        scores_source(comparison),
         "",
         *_table(decision_rows(comparison)),
         "",
@@ -267,7 +278,7 @@ def comparison_fragment(comparison: Comparison, *, table_class: str = "") -> str
         f"down, {len(comparison.toxic) - toxic} approved. "
         f'<span class="model-live">■ live {escape(live.version)}</span> '
         f'<span class="model-candidate">■ candidate {escape(candidate.version)}</span> '
-        "(dashed)</p>"
+        f"(dashed)</p><p>{escape(scores_source(comparison))}.</p>"
         f"<h2>On moderators' decisions</h2>"
         f"{_html_table(decision_rows(comparison), table_class)}"
         f'<div class="plots">{plots}</div><div class="plots">{histograms}</div>'

@@ -3,23 +3,34 @@ shipped model live and a shadow copy of it with a bias planted against one ident
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from classifiers import load_default_model
 from service.app import create_app
 from service.cli import app
 from service.db import session_scope, utcnow
 from service.model_registry import store
-from service.model_registry.compare import compare, decided_comments
+from service.model_registry.compare import (
+    _readings,
+    compare,
+    comparison_start,
+    decided_comments,
+    load_version_model,
+)
+from service.model_registry.shadow import record_shadow_scores
 from service.moderation.accounts import Reviewer, reviewer_for
 from service.moderation.review import Action, apply_action
+from service.policy import Reading
+from service.sites import get_site_by_name
 from service.tables import AuditEvent, Comment, CommentStatus, ModelChange, ModelStatus, Moderator
 from tests.conftest import make_moderator, make_site
 from tests.factories import abusive_comments, benign_comments
@@ -223,6 +234,13 @@ def test_compare_mistakes_are_one_line(
     assert result.exit_code == 1 and "no model version 'nope'" in result.stderr
 
 
+def _count_statements(session: Session) -> Callable[[], int]:
+    """How many statements the session's connection runs from now on."""
+    ran: list[str] = []
+    event.listen(session.connection(), "before_cursor_execute", lambda *args: ran.append(args[2]))
+    return lambda: len(ran)
+
+
 def _signed_in(username: str) -> TestClient:
     client = TestClient(create_app())
     csrf = client.get("/moderate/login").text.split('name="csrf" value="')[1].split('"')[0]
@@ -317,3 +335,69 @@ def test_compare_labels_decisions_as_training_does(
         ("A fair point, well made.", False),
         ("You utter idiot.", True),
     ]
+
+
+def test_compare_reads_the_candidates_shadow_scores_and_scores_only_the_rest(
+    decided_store: DecidedStore, sessions: sessionmaker[Session]
+) -> None:
+    abusive = list(itertools.islice(abusive_comments(), 6))
+    with sessions() as session:
+        site = get_site_by_name(session=session, name=decided_store.site)
+        assert site is not None
+        rows = session.execute(select(Comment.body, Comment.id).where(Comment.site_id == site.id))
+        ids = {body: comment_id for body, comment_id in rows}
+        labels = load_version_model(session=session, version=PLANTED_VERSION).labels
+        # What a worker stored while the version was in shadow: here, scores it would never
+        # give these abusive comments now, so that only a read of the table can produce them.
+        lenient = dict.fromkeys(labels, 0.01)
+        record_shadow_scores(
+            session=session, version=PLANTED_VERSION, scores={ids[b]: lenient for b in abusive}
+        )
+        # Another version's shadow scores are not the candidate's.
+        record_shadow_scores(
+            session=session,
+            version="registry-test-other",
+            scores={ids[TAMIL_CIVIL[0]]: dict.fromkeys(labels, 0.99)},
+        )
+        session.commit()
+
+    with session_scope() as session:
+        start = comparison_start(session=session, version=PLANTED_VERSION)
+        statements = _count_statements(session)
+        decided = decided_comments(
+            session=session, since=start, site=site, shadow_version=PLANTED_VERSION
+        )
+        assert statements() == 1  # the decisions and their shadow scores: one query
+        result = compare(session=session, version=PLANTED_VERSION, site_name=decided_store.site)
+
+    n = decided_store.approved + decided_store.rejected
+    assert len(decided) == n
+    assert {d.body for d in decided if d.shadow_scores is not None} == set(abusive)
+    assert (result.candidate.from_shadow, result.live.from_shadow) == (6, 0)
+    for row, item in zip(result.candidate.scores, decided, strict=True):
+        if item.body in abusive:
+            assert row.tolist() == [0.01] * len(labels)
+        else:
+            assert 0.01 not in row.tolist() and 0.99 not in row.tolist()
+    # Published on those scores, under the site's policy, as the shadow version would have.
+    assert result.candidate.would_publish_rejected == 6
+    code = runner.invoke(app, ["model", "compare", "--site", decided_store.site])
+    assert code.exit_code == 0, code.stderr
+    assert (
+        f"{PLANTED_VERSION}'s scores: 6 of {n} from shadow_scores (given on live traffic), "
+        f"{n - 6} scored now" in code.stdout
+    )
+
+
+def test_a_stored_comment_is_read_as_scoring_would_read_it() -> None:
+    # compare reads the language and known words of a comment with stored scores without
+    # scoring it; what it reads must be what assess reads.
+    texts = [
+        "A fair point about the harbour.",
+        "Ceci n'est pas une phrase anglaise du tout.",
+        "zxqv wplk",
+        "",
+    ]
+    model = load_default_model()
+    assessed = [Reading(a.language[0], a.known_words, a.words) for a in model.assess(texts)]
+    assert _readings(model, texts) == assessed
