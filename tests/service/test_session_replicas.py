@@ -1,6 +1,7 @@
 """Two API processes given one MODERATION_SESSION_SECRET (as compose gives every replica) accept
 each other's moderator sessions. Each runs with its own data folder, as on two hosts."""
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,7 +10,16 @@ import httpx
 import pytest
 
 from service.db import session_scope
-from tests.conftest import Process, free_port, make_moderator, moderation, start_process, wait_until
+from service.moderation.settings import session_secret
+from tests.conftest import (
+    Process,
+    free_port,
+    make_moderator,
+    moderation,
+    reset_caches,
+    start_process,
+    wait_until,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -62,7 +72,7 @@ def _signed_in_on(base: str, cookies: httpx.Cookies, username: str) -> bool:
 
 
 def test_a_session_made_on_one_replica_is_accepted_by_another(
-    start_api: Callable[..., str],
+    start_api: Callable[..., str], tmp_path: Path
 ) -> None:
     with session_scope() as session:
         username, _ = make_moderator(session, admin=True, password=PASSWORD)
@@ -76,3 +86,37 @@ def test_a_session_made_on_one_replica_is_accepted_by_another(
     # the same cookie is refused, which is what this test would see if sharing broke.
     alone = start_api("alone")
     assert not _signed_in_on(alone, cookies, username)
+    # Each says why, once: the one without the secret names the file it signs with.
+    assert (tmp_path / "alone.log").read_text().count(NO_SECRET) == 1
+    assert str(tmp_path / "alone" / "session-secret") in (tmp_path / "alone.log").read_text()
+    assert NO_SECRET not in (tmp_path / "first.log").read_text()
+
+
+NO_SECRET = "MODERATION_SESSION_SECRET is not set"
+
+
+def test_a_generated_secret_is_named_once_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside compose the secret is made in the data folder, as the trial means it to be;
+    an operator running replicas without MODERATION_SESSION_SECRET learns why sessions differ
+    from the log, once (session_secret() runs on every CSRF check)."""
+    monkeypatch.delenv("MODERATION_SESSION_SECRET", raising=False)
+    monkeypatch.setenv("MODERATION_DATA_DIR", str(tmp_path))
+    reset_caches()
+    try:
+        with caplog.at_level(logging.WARNING, logger="service.moderation.settings"):
+            secrets = {session_secret() for _ in range(3)}
+            reset_caches()  # a second app in one process reads the same file: no new line
+            secrets.add(session_secret())
+        monkeypatch.setenv("MODERATION_SESSION_SECRET", "x" * 40)
+        reset_caches()
+        with caplog.at_level(logging.WARNING, logger="service.moderation.settings"):
+            assert session_secret() == "x" * 40
+    finally:
+        reset_caches()
+    assert len(secrets) == 1
+    said = [r.getMessage() for r in caplog.records if NO_SECRET in r.getMessage()]
+    assert len(said) == 1, said
+    assert f"just created in {tmp_path / 'session-secret'}" in said[0]
+    assert "give every replica the same MODERATION_SESSION_SECRET" in said[0]
