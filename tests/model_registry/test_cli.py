@@ -4,12 +4,14 @@ PostgreSQL."""
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
 from service.db import session_scope
 from service.model_registry import store
+from tests.conftest import make_site, start_worker, wait_until
 from tests.model_registry.fixtures import PLANTED_VERSION
 
 runner = CliRunner()
@@ -151,3 +153,38 @@ def test_a_reason_longer_than_the_audit_log_keeps_is_refused_in_one_line(
         " beside the quality gate's note: shorten it (nothing was changed)"
     )
     assert _listed()[-1] == {**_listed()[-1], "version": PLANTED_VERSION, "status": "candidate"}
+
+
+def test_the_listed_version_is_the_model_version_the_api_reports_for_a_decision(
+    registry: str,
+    model_copies: dict[str, Path],
+    api_server: str,
+    pg_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    # A version that went live through the store, not the shipped one the worker also knows.
+    assert _run("register", str(model_copies["registry-test-b"]))[0] == 0
+    assert _run("promote", "registry-test-b")[0] == 0
+    with session_scope() as session:
+        _, key = make_site(session)
+    worker = start_worker(pg_env, tmp_path / "worker.log")
+    try:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=api_server, headers=headers, timeout=10) as client:
+            submitted = client.post(
+                "/v1/comments",
+                json={"article_id": "a", "author_name": "Ann", "body": "A fair report."},
+            )
+            assert submitted.status_code == 202, submitted.text
+            comment_id = submitted.json()["id"]
+            decided: dict[str, object] = {}
+
+            def is_decided() -> bool:
+                decided.update(client.get(f"/v1/comments/{comment_id}").json())
+                return decided["status"] != "pending"
+
+            wait_until(is_decided, timeout=60, what="the worker's decision", process=worker)
+    finally:
+        worker.stop()
+    (live,) = [v for v in _listed() if v["status"] == "live"]
+    assert live["version"] == decided["model_version"] == "registry-test-b"
