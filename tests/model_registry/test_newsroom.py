@@ -9,6 +9,7 @@ Nothing is faked: the models are trained here, from texts in newsroom_texts.py, 
 clone has no shared data."""
 
 import csv
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.db import session_scope
 from service.model_registry import store
-from service.model_registry.compare import compare
+from service.model_registry.compare import FUNCTIONAL_CASES_FORGIVEN, compare
 from service.tables import Comment, CommentStatus, ShadowScore
 from tests.conftest import Process, free_port, start_api, start_worker, wait_until
 from tests.model_registry.newsroom_texts import (
@@ -57,14 +58,17 @@ class Transcript:
         self.lines.append(text)
         self.path.write_text("\n".join(self.lines) + "\n")
 
-    def run(self, *args: str, expect: int = 0) -> str:
-        """Run `moderation ARGS` as an operator would, recorded with its output."""
+    def run(self, *args: str, expect: int | None = 0) -> str:
+        """Run `moderation ARGS` as an operator would, recorded with its output (and its exit
+        code, checked unless ``expect`` is None)."""
         result = runner.invoke(app, list(args))
         output = result.stdout + result.stderr
         # The progress bar's redraws are noise in a transcript.
         shown = "\n".join(line for line in output.splitlines() if not line.startswith("train:"))
-        self.say(f"$ moderation {' '.join(args)}\n{shown.rstrip()}\n")
-        assert result.exit_code == expect, output
+        exit_note = f"(exit {result.exit_code})\n" if result.exit_code else ""
+        self.say(f"$ moderation {' '.join(args)}\n{shown.rstrip()}\n{exit_note}")
+        if expect is not None:
+            assert result.exit_code == expect, output
         return output
 
 
@@ -285,24 +289,48 @@ def test_moderators_decisions_train_a_model_that_is_shadowed_compared_promoted_a
     live_auc, learnt_auc = result.live.auc["toxicity"], result.candidate.auc["toxicity"]
     assert live_auc is not None and learnt_auc is not None
     assert learnt_auc > live_auc, (live_auc, learnt_auc)
+    # Every comment decided since the shadow began was shadow-scored as it came in: compare
+    # reads the candidate's scores from shadow_scores and scores none of them again.
+    assert result.candidate.from_shadow == len(result.toxic) > 0
     assert result.candidate.would_publish_rejected < result.live.would_publish_rejected
     assert result.candidate.would_stop_approved < result.live.would_stop_approved
     assert (artifacts / "newsroom-compare.html").read_text().count("<svg") >= 1
 
-    # 5. promote. On a base of 200 sentences any retrained candidate moves a few items of the
-    # small functional and bias suites, and the gate counts one item as a regression: it
-    # refuses, naming each; the newsroom, having seen compare, promotes with a recorded reason.
-    refused = transcript.run("model", "promote", LEARNT_VERSION, expect=1)
-    assert "regression:" in refused and "not promoted" in refused
-    with session_scope() as session:
-        assert store.live_version(session=session).version == BASE_VERSION  # type: ignore[union-attr]
-    why = "compare: toxicity AUC on our decisions up, the suites' moves are single items"
+    # 5. promote, through the quality gate, unforced: whether this candidate passes is what
+    # the transcript shows. A functional category that loses one case is forgiven (a
+    # retrain's noise), two are a regression; the bias checks count single sentences. If it
+    # refuses, the newsroom, having read compare, forces it with a recorded reason.
     promoted_at = time.monotonic()
-    transcript.run("model", "promote", LEARNT_VERSION, "--force", "--reason", why)
+    gated = transcript.run("model", "promote", LEARNT_VERSION, expect=None)
+    refused = [
+        line.removeprefix("regression: ")
+        for line in gated.splitlines()
+        if line.startswith("regression: ")
+    ]
+    for line in refused:
+        lost = re.search(r"\((\d+)/\d+ -> (\d+)/\d+\)$", line)
+        if line.startswith("functional ") and lost is not None:
+            assert int(lost[1]) - int(lost[2]) > FUNCTIONAL_CASES_FORGIVEN, line
     with session_scope() as session:
-        change = store.list_changes(session=session)[-1]
-        assert (change.action, change.to_version) == ("promote", LEARNT_VERSION)
-        assert change.reason is not None and change.reason.startswith(why)
+        live = store.live_version(session=session)
+        assert live is not None
+    if refused:
+        assert "not promoted" in gated and live.version == BASE_VERSION
+        transcript.say(
+            f"(the gate refused {LEARNT_VERSION} unforced on {len(refused)} check(s): "
+            f"{sum(r.startswith('functional ') for r in refused)} functional, "
+            f"{sum(r.startswith('bias ') for r in refused)} bias)\n"
+        )
+        why = "compare: toxicity AUC on our decisions up; the gate's moves read and accepted"
+        promoted_at = time.monotonic()
+        transcript.run("model", "promote", LEARNT_VERSION, "--force", "--reason", why)
+        with session_scope() as session:
+            change = store.list_changes(session=session)[-1]
+            assert (change.action, change.to_version) == ("promote", LEARNT_VERSION)
+            assert change.reason is not None and change.reason.startswith(why)
+    else:
+        assert "quality gate: no regression" in gated and live.version == LEARNT_VERSION
+        transcript.say(f"(the gate passed {LEARNT_VERSION} unforced)\n")
     took = _switch(room, LEARNT_VERSION, promoted_at)
     transcript.say(f"(the worker decided with {LEARNT_VERSION} {took:.1f} s after the promote)\n")
     again = _traffic(room, SEEN_TOPICS, len(TOPICS))
