@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +20,14 @@ from service.config import get_settings
 from service.errors import ModerationError
 from service.integrations.coral import routes as coral
 from service.integrations.perspective import routes as perspective
-from service.integrations.perspective.errors import GoogleError, google_error_response
+from service.integrations.perspective.errors import (
+    GoogleError,
+    google_error_for,
+    google_error_response,
+    google_validation_error,
+    internal_error,
+    is_perspective_path,
+)
 from service.json_body import DuplicateJsonKey
 from service.moderation import routes as moderation
 from service.moderation.settings import get_moderation_settings, session_secret
@@ -37,26 +44,31 @@ log = logging.getLogger(__name__)
 INVALID_JSON = "the request body is not valid JSON (UTF-8, reasonably nested)"
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+def _error(request: Request, status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     headers = extra.pop("headers", None)
+    if is_perspective_path(request.url.path):
+        # Perspective's clients parse only Google's envelope (some read details[0] blindly).
+        return google_error_for(status, code, message, headers).response()
     body: dict[str, Any] = {"code": code, "message": message}
     body.update({key: value for key, value in extra.items() if value is not None})
     return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
-async def _moderation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _moderation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModerationError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
-    return _error(exc.status_code, exc.code, exc.message, field=exc.field, headers=headers)
+    return _error(request, exc.status_code, exc.code, exc.message, field=exc.field, headers=headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
+    if is_perspective_path(request.url.path):
+        return google_validation_error(errors).response()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return _error(400, "invalid_json", INVALID_JSON)
+        return _error(request, 400, "invalid_json", INVALID_JSON)
     details = [
         {
             "field": ".".join(str(part) for part in error.get("loc", ())[1:]) or None,
@@ -71,35 +83,43 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     # hold or compare: the same code as a value the store itself refuses.
     where = {str(error.get("loc", ("",))[0]) for error in errors}
     code = "invalid_value" if where and where <= {"query", "path"} else "invalid_request"
-    return _error(422, code, message, details=details)
+    return _error(request, 422, code, message, details=details)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown path, wrong method, unparseable body) in our format."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
-        return _error(400, "invalid_json", INVALID_JSON)
+        return _error(request, 400, "invalid_json", INVALID_JSON)
     if isinstance(exc, DuplicateJsonKey):
-        return _error(400, exc.code, str(exc.detail))
+        return _error(request, 400, exc.code, str(exc.detail))
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
-    return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    return _error(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-async def _unstorable_value(_: Request, exc: Exception) -> JSONResponse:
+async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
     # A value the database refuses (e.g. a NUL byte) that slipped past the field rules is
     # still the client's mistake, not a server error.
     log.warning("the store refused a value: %s", exc)
-    return _error(422, "invalid_value", "a value in the request cannot be stored")
+    return _error(request, 422, "invalid_value", "a value in the request cannot be stored")
 
 
-async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("store unavailable: %s", exc)
     return _error(
+        request,
         503,
         "store_unavailable",
         "the comment store is unreachable; try again shortly",
         headers={"Retry-After": "5"},
     )
+
+
+async def _internal_error(request: Request, _: Exception) -> Response:
+    # Starlette's own answer (the error is logged as ever), except on Perspective's paths.
+    if is_perspective_path(request.url.path):
+        return internal_error().response()
+    return PlainTextResponse("Internal Server Error", status_code=500)
 
 
 @asynccontextmanager
@@ -154,6 +174,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(PoolTimeout, _store_unavailable)
+    app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_request_bytes,

@@ -7,31 +7,69 @@ deadlines uvicorn lacks: the whole request head within `header_timeout` of its f
 (or of the connection opening), and the whole body within `body_timeout` of the head. Past a
 deadline the client gets 408 and the connection is closed. The head's size is also bounded
 while it arrives (httptools keeps every header in memory until the head is complete).
+
+These answers, and uvicorn's own 503 past its concurrency limit, never reach the app, so on
+Perspective's paths they are put in Google's envelope here (Perspective's clients parse
+nothing else).
 """
 
 import asyncio
 import json
-from typing import Any
+from http import HTTPStatus
+from typing import Any, NamedTuple, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Receive, Scope, Send
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from service.config import Settings, get_settings
+from service.integrations.perspective.errors import (
+    PATH_PREFIX,
+    google_error_for,
+    is_perspective_path,
+)
 
 
-def _answer(status: bytes, code: str, message: str) -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+def _answer(status: int, body: dict[str, Any]) -> bytes:
+    content = json.dumps(body).encode()
     return (
-        b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\nconnection: close\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
+        + b"content-type: application/json\r\nconnection: close\r\n"
+        + b"content-length: "
+        + str(len(content)).encode()
+        + b"\r\n\r\n"
+        + content
     )
 
 
-_TIMED_OUT = _answer(
-    b"408 Request Timeout", "request_timeout", "the request did not arrive in time"
-)
-_HEAD_TOO_LARGE = _answer(
-    b"431 Request Header Fields Too Large", "headers_too_large", "request headers are too large"
-)
+class _Refusal(NamedTuple):
+    ours: bytes
+    google: bytes  # on Perspective's paths
+
+
+def _refusal(status: int, code: str, message: str) -> _Refusal:
+    google = google_error_for(status, code, message)
+    return _Refusal(
+        ours=_answer(status, {"error": {"code": code, "message": message}}),
+        google=_answer(google.code, google.body()),
+    )
+
+
+_TIMED_OUT = _refusal(408, "request_timeout", "the request did not arrive in time")
+_HEAD_TOO_LARGE = _refusal(431, "headers_too_large", "request headers are too large")
+
+
+async def _google_service_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """uvicorn's 503 past the concurrency limit (flow_control.service_unavailable), in
+    Google's envelope."""
+    error = google_error_for(
+        503,
+        "service_unavailable",
+        "the server is at its connection limit; try again shortly",
+        {"Retry-After": "1", "Connection": "close"},
+    )
+    await error.response()(scope, receive, send)
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -62,12 +100,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         self._refuse(_TIMED_OUT)
 
-    def _refuse(self, answer: bytes) -> None:
+    def _refuse(self, refusal: _Refusal) -> None:
         if self.transport.is_closing():
             return
         if self.cycle is None or not self.cycle.response_started:
-            self.transport.write(answer)
+            self.transport.write(refusal.google if self._on_perspective_path() else refusal.ours)
         self.transport.close()
+
+    def _on_perspective_path(self) -> bool:
+        # The request target as far as it has arrived (uvicorn gathers it in on_url, and
+        # clears it when the next request begins), in the origin form clients send a server.
+        return getattr(self, "url", b"").startswith(PATH_PREFIX.encode())
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # Every request's app passes here, uvicorn's 503 past the concurrency limit included.
+        if app is service_unavailable and is_perspective_path(cycle.scope["path"]):
+            # Starlette's ASGI types and uvicorn's describe the same calls.
+            app = cast(ASGI3Application, _google_service_unavailable)
+        super()._start_asgi_task(cycle, app)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

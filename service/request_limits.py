@@ -3,8 +3,14 @@
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.integrations.perspective.errors import google_error_for, is_perspective_path
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
+
+def _refuse(scope: Scope, status: int, code: str, message: str) -> JSONResponse:
+    # Perspective's clients parse only Google's envelope: a body over the limit is, to them,
+    # a comment too long (as one over Perspective's own 20 KB is).
+    if is_perspective_path(scope["path"]):
+        return google_error_for(status, code, message).response()
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
@@ -23,6 +29,7 @@ class RequestLimits:
         headers = scope["headers"]
         if sum(len(name) + len(value) + 4 for name, value in headers) > self.max_header_bytes:
             response = _refuse(
+                scope,
                 431,
                 "headers_too_large",
                 f"request headers are limited to {self.max_header_bytes} bytes in all",
@@ -71,6 +78,9 @@ class RequestLimits:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = _refuse(
-            413, "request_too_large", f"request bodies are limited to {self.max_body_bytes} bytes"
+            scope,
+            413,
+            "request_too_large",
+            f"request bodies are limited to {self.max_body_bytes} bytes",
         )
         await response(scope, receive, send)

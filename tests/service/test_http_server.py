@@ -1,10 +1,12 @@
 """The API's server cuts off clients that send their request too slowly, bounds a head that
 never ends, and refuses requests past its concurrency limit (a real `moderation serve`)."""
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -107,16 +109,49 @@ def test_slow_clients_are_cut_off_and_others_are_served(server: tuple[str, int])
         assert b" 408 " in answer and b"request_timeout" in answer
 
 
-def test_a_head_that_never_ends_is_refused(server: tuple[str, int]) -> None:
+def _google_error(answer: bytes) -> dict[str, Any]:
+    """The error of a raw HTTP answer, checked to be in Google's envelope."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    error: dict[str, Any] = json.loads(body)["error"]
+    assert set(error) == {"code", "message", "status", "details"} and error["details"]
+    assert head.startswith(b"HTTP/1.1 %d " % error["code"])
+    return error
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"Host: x\r\nX-A: b",  # a head that stops arriving
+        # A body that stops arriving; chunked, so that the request limit waits for all of it
+        # before the route (which would refuse the key "k" without reading the body).
+        b"Host: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{",
+    ],
+    ids=["head", "body"],
+)
+def test_a_slow_perspective_client_gets_googles_envelope(
+    server: tuple[str, int], sent: bytes
+) -> None:
+    with socket.create_connection(server, timeout=20) as sock:
+        sock.sendall(b"POST /v1alpha1/comments:analyze?key=k HTTP/1.1\r\n" + sent)
+        answer = sock.recv(4096)  # what the server says at its deadline
+    assert _google_error(answer)["status"] == "DEADLINE_EXCEEDED"
+
+
+def _endless_head(server: tuple[str, int], request_line: bytes) -> bytes:
     with socket.create_connection(server, timeout=10) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(request_line + b"Host: x\r\n")
         try:
             for _ in range(200):
                 sock.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
         except OSError:
             pass  # closed by the server while we were still sending: what we want
-        answer = sock.recv(4096)
-    assert b" 431 " in answer
+        return sock.recv(4096)
+
+
+def test_a_head_that_never_ends_is_refused(server: tuple[str, int]) -> None:
+    assert b" 431 " in _endless_head(server, b"GET /healthz HTTP/1.1\r\n")
+    perspective = _endless_head(server, b"POST /v1alpha1/comments:analyze HTTP/1.1\r\n")
+    assert _google_error(perspective)["status"] == "INVALID_ARGUMENT"
 
 
 def test_past_the_concurrency_limit_requests_get_503(server: tuple[str, int]) -> None:
@@ -124,6 +159,12 @@ def test_past_the_concurrency_limit_requests_get_503(server: tuple[str, int]) ->
     try:
         response = httpx.get(f"http://{server[0]}:{server[1]}/healthz", timeout=5)
         assert response.status_code == 503
+        perspective = httpx.post(
+            f"http://{server[0]}:{server[1]}/v1alpha1/comments:analyze", json={}, timeout=5
+        )
+        assert perspective.status_code == 503
+        assert perspective.json()["error"]["status"] == "UNAVAILABLE"
+        assert perspective.json()["error"]["details"]
     finally:
         for sock in idle:
             sock.close()

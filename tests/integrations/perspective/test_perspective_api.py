@@ -1,12 +1,15 @@
 """comments:analyze, comments:suggestscore and the discovery document, in-process on the real
 store, Redis and the shipped model. Expected scores come from the model itself, never typed in."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from service.app import create_app
 from service.db import session_scope
 from service.integrations.perspective.analyze import plan_analysis
 from service.integrations.perspective.attributes import ATTRIBUTE_LABELS, label_for
@@ -15,6 +18,7 @@ from service.integrations.perspective.schemas import AnalyzeCommentRequest
 from service.integrations.scoring import live_model
 from service.sites import forget_cached_sites
 from service.tables import AnalyzedText, Comment, Site, SuggestionFeedback
+from tests.conftest import free_port, reset_caches
 from tests.integrations.perspective.conftest import SiteUnderTest
 
 ABUSIVE = "You are a stupid worthless idiot, shut up."
@@ -273,6 +277,82 @@ def test_keys_are_checked_as_google_does(client: TestClient, site: SiteUnderTest
     assert details[0]["reason"] == "API_KEY_INVALID"
     missing = client.post("/v1alpha1/comments:analyze", json=request(BENIGN))
     assert error_of(missing)[:2] == (403, "PERMISSION_DENIED")
+
+
+def _chunks(body: bytes) -> Iterator[bytes]:
+    # No Content-Length: the request limit counts the chunks as they arrive.
+    for start in range(0, len(body), 8192):
+        yield body[start : start + 8192]
+
+
+OVER_THE_REQUEST_LIMIT = b'{"comment": {"text": "' + b"word " * 14_000 + b'"}}'
+
+
+def test_errors_from_outside_the_perspective_routes_are_in_googles_envelope_too(
+    client: TestClient, site: SiteUnderTest
+) -> None:
+    """The request limits, query validation and routing answer before the routes do; on
+    Perspective's paths they answer as Google does (before: the service's own shape)."""
+    url = f"/v1alpha1/comments:analyze?key={site.key}"
+    json_type = {"Content-Type": "application/json"}
+    for too_large in (
+        client.post(url, content=OVER_THE_REQUEST_LIMIT, headers=json_type),
+        client.post(url, content=_chunks(OVER_THE_REQUEST_LIMIT), headers=json_type),
+    ):
+        assert too_large.status_code == 400
+        assert error_type(too_large) == "COMMENT_TOO_LONG"
+    # A key longer than any key is not a valid key, as for any other wrong key.
+    long_key = analyze(client, "k" * 201, request(BENIGN))
+    assert error_of(long_key)[:2] == (400, "INVALID_ARGUMENT")
+    assert error_of(long_key)[3][0]["reason"] == "API_KEY_INVALID"
+    long_alt = analyze(client, site.key, request(BENIGN), alt="j" * 21)
+    assert long_alt.status_code == 400 and error_type(long_alt) == "INVALID_REQUEST"
+    headers_too_large = client.post(url, json=request(BENIGN), headers={"X-Filler": "a" * 17_000})
+    assert headers_too_large.status_code == 400
+    assert error_type(headers_too_large) == "INVALID_REQUEST"
+    assert error_of(client.post("/v1alpha1/comments:classify", json=request(BENIGN)))[:2] == (
+        404,
+        "NOT_FOUND",
+    )
+    assert error_of(client.get(url))[:2] == (405, "UNIMPLEMENTED")
+    # Elsewhere the service's own shape stays.
+    ours = client.post("/v1/comments", content=OVER_THE_REQUEST_LIMIT, headers=json_type)
+    assert ours.status_code == 413
+    assert ours.json()["error"]["code"] == "request_too_large"
+
+
+def test_a_store_outage_is_503_unavailable_in_googles_envelope(
+    pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store nothing answers at (as during a PostgreSQL restart); a key never seen, so the
+    # site's lookup needs the store.
+    dead = make_url(pg_env["DATABASE_URL"]).set(host="127.0.0.1", port=free_port())
+    monkeypatch.setenv("DATABASE_URL", dead.render_as_string(hide_password=False))
+    reset_caches()
+    with TestClient(create_app()) as client:
+        response = analyze(client, "cm_never-seen-key", request(BENIGN))
+    code, status, _, details = error_of(response)
+    assert (code, status) == (503, "UNAVAILABLE")
+    assert details[0]["reason"] == "STORE_UNAVAILABLE"
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_an_unexpected_failure_is_500_internal_in_googles_envelope(
+    pg_env: dict[str, str],
+) -> None:
+    app = create_app()
+
+    async def fails() -> None:
+        raise RuntimeError("a bug")
+
+    # A route that fails as a bug would, beside Perspective's and elsewhere.
+    app.add_api_route("/v1alpha1/comments:fail", fails, methods=["POST"])
+    app.add_api_route("/v1/fail", fails, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        failed = client.post("/v1alpha1/comments:fail")
+        elsewhere = client.post("/v1/fail")
+    assert error_of(failed)[:2] == (500, "INTERNAL")
+    assert (elsewhere.status_code, elsewhere.text) == (500, "Internal Server Error")
 
 
 def test_over_the_sites_quota_is_429_resource_exhausted(
