@@ -1,7 +1,11 @@
 """The store going away (PostgreSQL restart, seen through a proxy that cuts every connection)
 and a classifier that cannot load: clear answers, no lost comment, nothing published unscored."""
 
+import itertools
 import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -55,11 +59,13 @@ def test_store_outage_gives_503_then_recovers_without_restarts(
         # still down, and each try is retried later (Celery logs the countdown).
         worker = start_process(moderation("worker"), env, tmp_path / "worker.log")
         retried = worker  # narrowed for the closure
-
-        def retries() -> list[str]:
-            return re.findall(r"score_pending\[[^\]]+\] retry: Retry in (\d+)s", retried.output())
-
-        wait_until(lambda: len(retries()) >= 2, timeout=60, what="retries", process=worker)
+        wait_until(
+            lambda: _waited_longer_than_a_first_retry(_retries(retried.output())),
+            timeout=90,
+            what="a retry that waits longer than a first retry may",
+            process=worker,
+        )
+        _assert_backoff(_retries(worker.output()))
         assert "OperationalError" in worker.output()
         proxy.restore()
         wait_until(lambda: post(200).status_code == 202, timeout=30, what="API recovery")
@@ -81,6 +87,59 @@ def test_store_outage_gives_503_then_recovers_without_restarts(
         if worker is not None:
             worker.stop()
         proxy.cut()
+
+
+# Celery's line for each retry: "[<time>: INFO/MainProcess] Task ...score_pending[<id>] retry:
+# Retry in <n>s: OperationalError(...)". A retried task keeps its id, so a task's lines in
+# order are its first retry, its second, ...
+_RETRY_LINE = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}):[^\]]*\].*?"
+    r"score_pending\[([^\]]+)\] retry: Retry in (\d+)s",
+    re.MULTILINE,
+)
+# workers.tasks.STORE_RETRY: the k-th retry (k from 0) waits a whole number of seconds drawn
+# from 0 to min(30, 1 * 2**k) (Celery's full jitter), so it is the ceiling that grows, and no
+# single wait need be longer than the one before it.
+_BACKOFF_FACTOR, _BACKOFF_MAX = 1, 30
+
+
+@dataclass(frozen=True)
+class _Retry:
+    logged_at: datetime
+    countdown: int
+
+
+def _retries(log: str) -> dict[str, list[_Retry]]:
+    """Each task's retries, in order, from the worker's log."""
+    by_task: dict[str, list[_Retry]] = defaultdict(list)
+    for logged_at, task_id, countdown in _RETRY_LINE.findall(log):
+        stamp = datetime.strptime(logged_at, "%Y-%m-%d %H:%M:%S,%f")
+        by_task[task_id].append(_Retry(stamp, int(countdown)))
+    return by_task
+
+
+def _ceiling(k: int) -> int:
+    return min(_BACKOFF_MAX, _BACKOFF_FACTOR * 2**k)
+
+
+def _waited_longer_than_a_first_retry(by_task: dict[str, list[_Retry]]) -> bool:
+    """Some retry waited longer than a first retry may: the wait grew. A fixed delay of a
+    second or less never gets here; with the backoff each later retry does with odds of 1/3,
+    3/5, 7/9 ..., so this comes within a few retries."""
+    return any(r.countdown > _ceiling(0) for retries in by_task.values() for r in retries)
+
+
+def _assert_backoff(by_task: dict[str, list[_Retry]]) -> None:
+    """Every retry waits within its own exponential ceiling (a fixed delay, or one not counted
+    from the attempts, breaks it), and the next attempt came no sooner than that wait (its
+    retry line later by at least the countdown; the clock only makes the gap longer)."""
+    assert by_task, "no retry was logged"
+    for task_id, retries in by_task.items():
+        for k, retry in enumerate(retries):
+            assert 0 <= retry.countdown <= _ceiling(k), (task_id, k, retries)
+        for before, after in itertools.pairwise(retries):
+            gap = (after.logged_at - before.logged_at).total_seconds()
+            assert gap >= before.countdown - 0.25, (task_id, before, after)
 
 
 def _status(url: str) -> int:
