@@ -245,9 +245,14 @@ def test_the_webhook_sweep_task_resends_an_orphaned_delivery(
             session.commit()
         assert sweep_webhooks() == 1
         wait_until(lambda: len(hook.received) == 1, timeout=60, what="the re-sent delivery")
-        with sessions() as session:
-            delivery = session.get(WebhookDelivery, delivery_id)
-            assert delivery is not None and delivery.status == "delivered"
+
+        def status() -> str | None:
+            with sessions() as session:
+                delivery = session.get(WebhookDelivery, delivery_id)
+                return delivery.status if delivery is not None else None
+
+        # The worker records the delivery after the receiver has answered: wait for that.
+        wait_until(lambda: status() == "delivered", timeout=30, what="the delivery recorded")
         assert sweep_webhooks() == 0, "nothing is orphaned any more"
     finally:
         hook.server.shutdown()
