@@ -53,9 +53,10 @@ LEARNING_ARGS ?=
 bench-learning: install services
 	$(VENV)/bin/python -m bench.learning_loop $(LEARNING_ARGS)
 
-# Mutation testing of the store, policy, scoring, authorisation and webhook modules
-# ([tool.mutmut] in pyproject.toml); hours, so not part of `make test`. One module:
-# `make mutation MUTANTS='service.policy*'`. Survivors: `.venv/bin/mutmut show NAME`.
+# Mutation testing of the store, policy and word-list, scoring, review, authorisation, GDPR
+# erasure and webhook modules ([tool.mutmut] in pyproject.toml); hours, so not part of
+# `make test`. One module: `make mutation MUTANTS='service.policy*'`. Survivors:
+# `.venv/bin/mutmut show NAME`.
 MUTANTS ?=
 mutation: install services
 	rm -rf mutants
