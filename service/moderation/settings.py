@@ -1,6 +1,7 @@
 """Settings only the moderator UI and webhooks need, read from the same MODERATION_ env."""
 
 import logging
+import os
 import secrets
 from functools import cache
 from pathlib import Path
@@ -40,13 +41,34 @@ def session_secret() -> str:
     if configured:
         return configured
     path: Path = get_settings().data_dir / "session-secret"
-    created = not path.exists()
-    if created:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+    created = not path.exists() and _create_secret_file(path)
+    secret = path.read_text().strip()
+    if not secret:
+        raise RuntimeError(
+            f"{path} is empty: delete it (a new secret is made) or set MODERATION_SESSION_SECRET"
+        )
     _announce_generated_secret(path, created=created)
-    return path.read_text().strip()
+    return secret
+
+
+def _create_secret_file(path: Path) -> bool:
+    """Write a new secret to ``path`` unless another process got there first; True if this one
+    did. `moderation serve --workers N` starts N processes that all ask at the same moment: the
+    secret is written whole to a file of this process's own and then linked into place, which
+    fails for all but one, so no process ever reads a half-written (empty) file or keeps a
+    secret the others do not have."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        os.link(draft, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 # Secret files already named in this process's log: session_secret() runs on every CSRF check.

@@ -2,9 +2,12 @@
 each other's moderator sessions. Each runs with its own data folder, as on two hosts."""
 
 import logging
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -120,3 +123,32 @@ def test_a_generated_secret_is_named_once_in_the_log(
     assert len(said) == 1, said
     assert f"just created in {tmp_path / 'session-secret'}" in said[0]
     assert "give every replica the same MODERATION_SESSION_SECRET" in said[0]
+
+
+def _secret_in_a_fresh_process(data_dir: str, start: Any, out: Any) -> None:
+    os.environ["MODERATION_DATA_DIR"] = data_dir
+    os.environ.pop("MODERATION_SESSION_SECRET", None)
+    reset_caches()
+    start.wait()
+    out.put(session_secret())
+
+
+def test_api_processes_starting_together_agree_on_one_generated_secret(tmp_path: Path) -> None:
+    """`moderation serve --workers N` starts N processes that each make the app, and so ask for
+    the secret, at the same moment: none may sign with an empty or a secret of its own."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(15):
+        data_dir = tmp_path / f"data-{attempt}"
+        start, out = context.Event(), context.Queue()
+        workers = [
+            context.Process(target=_secret_in_a_fresh_process, args=(str(data_dir), start, out))
+            for _ in range(6)
+        ]
+        for worker in workers:
+            worker.start()
+        start.set()
+        got = [out.get(timeout=30) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        assert all(got) and len(set(got)) == 1, f"attempt {attempt}: {got}"
+        assert (data_dir / "session-secret").read_text().strip() == got[0]
