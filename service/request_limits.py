@@ -3,6 +3,7 @@
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.integrations.coral.schemas import PREMOD_ANSWER, is_coral_path
 from service.integrations.perspective.errors import google_error_for, is_perspective_path
 
 
@@ -11,6 +12,10 @@ def _refuse(scope: Scope, status: int, code: str, message: str) -> JSONResponse:
     # a comment too long (as one over Perspective's own 20 KB is).
     if is_perspective_path(scope["path"]):
         return google_error_for(status, code, message).response()
+    # Coral publishes a comment its moderation phase answers with an error: one too large to
+    # read is held for Coral's moderators instead (saying so needs no signature check).
+    if is_coral_path(scope["path"]):
+        return JSONResponse(PREMOD_ANSWER)
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 

@@ -20,7 +20,7 @@ from service.comments import (
     submit_comments,
 )
 from service.errors import IdempotencyConflict
-from service.integrations.coral.schemas import ExternalModerationRequest
+from service.integrations.coral.schemas import PREMOD_ANSWER, ExternalModerationRequest
 from service.integrations.scoring import model_languages
 from service.integrations.text import html_to_text, looks_like_html, plain_comment
 from service.policy import Decision, Reading, decide
@@ -156,7 +156,7 @@ def record_decided_comments(
 # error too). No FLAG: nothing was detected.
 def coral_answer(status: str) -> dict[str, Any] | None:
     if status == NOT_STORED:
-        return {"status": "PREMOD"}
+        return dict(PREMOD_ANSWER)
     if status == CommentStatus.APPROVED:
         return {"status": "APPROVED"}
     if status in (CommentStatus.REJECTED, CommentStatus.REMOVED):

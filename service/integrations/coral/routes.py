@@ -130,10 +130,8 @@ async def coral_phase(site: SiteName, request: Request) -> Response:
     if found is None or not signature_matches(raw, request.headers.get(SIGNATURE_HEADER), secrets_):
         raise InvalidSignature(f"no valid {SIGNATURE_HEADER} for this site")
     new = coral_comment(_parse(raw))
-    if not new.body:
-        raise InvalidComment("empty", "the comment has no text", field="comment.body")
-    if len(new.body) > get_settings().max_body_chars:
-        return _over_the_body_limit(site, new)
+    if not new.body or len(new.body) > get_settings().max_body_chars:
+        return _not_storable(site, new)
     try:
         await check_site_quota(found)
         verdict = await get_decider().submit((found, new))
@@ -146,12 +144,13 @@ async def coral_phase(site: SiteName, request: Request) -> Response:
     return _answer(verdict)
 
 
-def _over_the_body_limit(site: str, new: NewComment) -> Response:
-    """A body longer than the API lets a site store is not stored (nor scored) for Coral
-    either: Coral holds it for its own moderators. (Coral's "Limit comment length" at or
-    below MODERATION_MAX_BODY_CHARS tells the reader instead.)"""
+def _not_storable(site: str, new: NewComment) -> Response:
+    """A body the API would refuse a site (no text once HTML is reduced to it, or longer than
+    MODERATION_MAX_BODY_CHARS) is not stored (nor scored) for Coral either, and Coral holds it
+    for its own moderators: a 4xx would make Coral publish it. (Coral's "Limit comment length"
+    at or below MODERATION_MAX_BODY_CHARS tells the reader instead.)"""
     log.warning(
-        "a Coral comment for site %s has %d characters, over the limit of %d; not stored, "
+        "a Coral comment for site %s has %d characters of text (limit %d); not stored, "
         "Coral pre-moderates it",
         site,
         len(new.body),

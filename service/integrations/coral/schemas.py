@@ -4,6 +4,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PATH_PREFIX = "/v1/integrations/coral/"
+# What Coral is told about a comment nobody here will decide (not stored): hold it for Coral's
+# own moderators. Never an error or a 204 for such a comment: Coral publishes on either.
+PREMOD_ANSWER = {"status": "PREMOD"}
+
+
+def is_coral_path(path: str) -> bool:
+    return path.startswith(PATH_PREFIX)
+
 
 class _Wire(BaseModel):
     # Coral adds fields between releases; what we do not read is ignored.
