@@ -309,16 +309,24 @@ class ToxicityModel(BaseEstimator):
             return []
         docs = [tokenize(t) for t in texts]
         matrix = _sigmoid(self._logits(docs))
-        known = self.vectorizer_.known_word_counts(docs).tolist()
         labels = self.labels
         return [
-            Assessment(
-                dict(zip(labels, map(float, row), strict=True)),
-                detect_language(text),
-                n_known,
-                len(doc),
-            )
-            for text, doc, row, n_known in zip(texts, docs, matrix, known, strict=True)
+            Assessment(dict(zip(labels, map(float, row), strict=True)), *reading)
+            for row, reading in zip(matrix, self._read(texts, docs), strict=True)
+        ]
+
+    def read(self, texts: Sequence[str]) -> list[tuple[LanguageGuess, int, int]]:
+        """What :meth:`assess` says of each comment besides its scores (language, known words,
+        words), without scoring: for comments whose scores are already known."""
+        return self._read(texts, [tokenize(t) for t in texts])
+
+    def _read(
+        self, texts: Sequence[str], docs: Sequence[Sequence[str]]
+    ) -> list[tuple[LanguageGuess, int, int]]:
+        known = self.vectorizer_.known_word_counts(docs).tolist() if docs else []
+        return [
+            (detect_language(text), n_known, len(doc))
+            for text, doc, n_known in zip(texts, docs, known, strict=True)
         ]
 
     def label_index(self, label: str) -> int:

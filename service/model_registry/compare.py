@@ -297,17 +297,9 @@ def _stored(model: "ToxicityModel", item: Decided) -> Mapping[str, float] | None
 
 
 def _readings(model: "ToxicityModel", texts: Sequence[str]) -> list[Reading]:
-    """What ``model`` reads of each text besides scores (language, known words), as
-    ToxicityModel.assess reads it, without scoring: for comments whose scores are stored."""
-    from classifiers.language import detect_language
-    from classifiers.normalize import tokenize
-
-    docs = [tokenize(text) for text in texts]
-    known = model.vectorizer_.known_word_counts(docs).tolist() if docs else []
-    return [
-        Reading(detect_language(text)[0], int(n_known), len(doc))
-        for text, doc, n_known in zip(texts, docs, known, strict=True)
-    ]
+    """What ``model`` reads of each text besides scores, as assess reads it, without scoring:
+    for comments whose scores are stored."""
+    return [Reading(language[0], known, words) for language, known, words in model.read(texts)]
 
 
 def _scored(
