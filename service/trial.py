@@ -171,9 +171,9 @@ def ready_banner(*, base: str, site: str, key: str, log_dir: Path, command: str)
             f"  moderate:      {base}/moderate   (add yourself first: {command} moderator add "
             "YOUR-NAME --admin)",
             f"  status:        {command} status",
-            f"  logs:          {log_dir / 'worker.log'}, {log_dir / 'beat.log'}",
+            f"  logs:          {log_dir}/ (worker.log, webhook-worker.log, beat.log)",
             "",
-            f"ready: {base}  (Ctrl-C once stops the API, the worker and beat)",
+            f"ready: {base}  (Ctrl-C once stops the API, the workers and beat)",
         ]
     )
 
