@@ -6,7 +6,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -70,6 +70,9 @@ class StoredVerdict:
     comment_id: str | None  # None: NOT_STORED
     status: str
     created: bool
+    # Held because the model cannot read it (another language, no word it knows), not for
+    # what its scores say: Coral is not told it was detected toxic.
+    unread: bool = False
 
 
 UNSTORED = StoredVerdict(comment_id=None, status=NOT_STORED, created=False)
@@ -82,6 +85,7 @@ class DecidedComment:
     decision: Decision
     scores: dict[str, float]
     language: str | None = None
+    unread: bool = False
 
 
 def decide_coral_comments(
@@ -94,8 +98,14 @@ def decide_coral_comments(
     for (site, new), a in zip(comments, assessed, strict=True):
         reading = Reading(a.language.code, a.known_words, a.words)
         policy = site_policy(site).for_text(new.body)
-        decision = decide(a.scores, policy, reading, model_languages(model))
-        decided.append(DecidedComment(site, new, decision, a.scores, a.language.code))
+        languages = model_languages(model)
+        decision = decide(a.scores, policy, reading, languages)
+        # Held, where the scores alone would have published it: held for the reading.
+        unread = (
+            decision.status == CommentStatus.HELD
+            and decide(a.scores, policy, None, languages).status == CommentStatus.APPROVED
+        )
+        decided.append(DecidedComment(site, new, decision, a.scores, a.language.code, unread))
     return decided
 
 
@@ -119,7 +129,9 @@ def record_decided_comments(
             continue
         if outcome.created:
             fresh.append(ScoredDecision(outcome.id, item.decision, item.scores, item.language))
-            verdicts.append(StoredVerdict(outcome.id, item.decision.status.value, True))
+            verdicts.append(
+                StoredVerdict(outcome.id, item.decision.status.value, True, unread=item.unread)
+            )
         else:
             verdicts.append(StoredVerdict(outcome.id, str(outcome.status), False))
     if fresh:
@@ -140,27 +152,30 @@ def record_decided_comments(
             decisions=fresh,
         )
     # A repeat of a comment stored earlier in this same batch answers with its decision.
-    decided_now = {v.comment_id: v.status for v in verdicts if v.created}
+    decided_now = {v.comment_id: v for v in verdicts if v.created}
     return [
         v
-        if v.created or v.comment_id is None
-        else StoredVerdict(v.comment_id, decided_now.get(v.comment_id, v.status), False)
+        if v.created or v.comment_id not in decided_now
+        else replace(decided_now[v.comment_id], created=False)
         for v in verdicts
     ]
 
 
-# Our status -> what Coral is told. Held comments are withheld and flagged, so that they wait
-# in Coral's own queue too; a pending one (not decided yet) gets no opinion (204): a worker
-# decides it and a moderator here sees it if held. One not stored is pre-moderated in Coral:
-# no one here will ever decide it, and Coral publishes what has no opinion (204, and any
-# error too). No FLAG: nothing was detected.
-def coral_answer(status: str) -> dict[str, Any] | None:
+# Our status -> what Coral is told. Held comments are withheld, so that they wait in Coral's
+# own queue too, and flagged as toxic unless held only because the model cannot read them
+# (Coral's moderators would read "detected toxic" on a comment in Polish). A pending one (not
+# decided yet) gets no opinion (204): a worker decides it and a moderator here sees it if
+# held. One not stored is pre-moderated in Coral: no one here will ever decide it, and Coral
+# publishes what has no opinion (204, and any error too). No FLAG: nothing was detected.
+def coral_answer(status: str, *, unread: bool = False) -> dict[str, Any] | None:
     if status == NOT_STORED:
         return dict(PREMOD_ANSWER)
     if status == CommentStatus.APPROVED:
         return {"status": "APPROVED"}
     if status in (CommentStatus.REJECTED, CommentStatus.REMOVED):
         return {"status": "REJECTED"}
+    if status == CommentStatus.HELD and unread:
+        return {"status": "SYSTEM_WITHHELD"}
     if status == CommentStatus.HELD:
         return {
             "status": "SYSTEM_WITHHELD",

@@ -103,7 +103,7 @@ def _parse(raw: bytes) -> ExternalModerationRequest:
 
 
 def _answer(verdict: StoredVerdict) -> Response:
-    answer = coral_answer(verdict.status)
+    answer = coral_answer(verdict.status, unread=verdict.unread)
     if answer is None:
         return Response(status_code=204)
     return Response(orjson.dumps(answer), media_type="application/json")
