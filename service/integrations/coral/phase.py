@@ -94,11 +94,11 @@ def decide_coral_comments(
     """The decisions the workers would make: one batch through the model, then each site's
     policy with its word lists and language routing."""
     assessed = model.assess([new.body for _, new in comments])
+    languages = model_languages(model)
     decided = []
     for (site, new), a in zip(comments, assessed, strict=True):
         reading = Reading(a.language.code, a.known_words, a.words)
         policy = site_policy(site).for_text(new.body)
-        languages = model_languages(model)
         decision = decide(a.scores, policy, reading, languages)
         # Held, where the scores alone would have published it: held for the reading.
         unread = (
