@@ -191,20 +191,32 @@ def model_compare(
         ),
     ] = None,
     html: Annotated[Path | None, typer.Option(help="also write an HTML report here")] = None,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Shared data folder, used when it exists.")
+    ] = Path("/work/shared/data"),
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Option("--input", help="Labelled CSV/JSONL files, as `model train` reads them."),
+    ] = None,
 ) -> None:
     """The live model and VERSION side by side: both re-score the comments moderators decided
     (ROC AUC per attribute, decisions each would change, held rate under each site's policy),
-    and the quality gate's functional suite and identity bias for both."""
+    both on the validation split of the labelled data (the shared data when its folder exists,
+    and --input files), and the quality gate's functional suite and identity bias for both."""
     from service.db import session_scope
     from service.errors import ModerationError
     from service.model_registry.compare import compare, default_compare_version
     from service.model_registry.report import comparison_html, format_comparison
+    from service.model_registry.training import base_rows
 
     start = _parse_since(since)
     try:
+        labelled, _ = base_rows(data_dir=data_dir, inputs=inputs or [])
         with session_scope() as session:
             version = version or default_compare_version(session=session)
-            comparison = compare(session=session, version=version, since=start, site_name=site)
+            comparison = compare(
+                session=session, version=version, since=start, site_name=site, labelled=labelled
+            )
     except ModerationError as exc:
         _fail(exc.message)
         return

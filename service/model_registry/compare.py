@@ -31,6 +31,7 @@ from service.tables import (
 if TYPE_CHECKING:
     from classifiers import ToxicityModel
     from classifiers.bias import IdentityBias
+    from classifiers.data import LabelledComment
     from classifiers.functional import CategoryResult
 
 # Net cases a functional category may lose before it is a regression. A category holds 25-28
@@ -367,6 +368,61 @@ def on_decisions(
 
 
 @dataclass(frozen=True)
+class OnValidation:
+    """Both versions on the validation split of labelled data (the shared data sets and any
+    labelled files): ROC AUC per attribute, None where the split has one class only."""
+
+    comments: int
+    sources: dict[str, int]
+    live: dict[str, float | None]
+    candidate: dict[str, float | None]
+
+
+def validation_split(rows: Sequence["LabelledComment"]) -> list["LabelledComment"]:
+    """The rows training holds out for validation (the same split rule, so a version trained
+    here never saw them)."""
+    from classifiers.train import split_rows
+
+    return split_rows(rows)["validation"]
+
+
+def on_validation(
+    live: "ToxicityModel", candidate: "ToxicityModel", rows: Sequence["LabelledComment"]
+) -> OnValidation:
+    from collections import Counter
+
+    from sklearn.metrics import roc_auc_score
+
+    from classifiers.model import LABELS, canonical_label
+    from classifiers.train import binary_targets
+
+    targets = binary_targets(rows)
+    texts = [r.text for r in rows]
+
+    def aucs(model: "ToxicityModel") -> dict[str, float | None]:
+        parts = [
+            model.score_matrix(texts[i : i + SCORE_BATCH])
+            for i in range(0, len(texts), SCORE_BATCH)
+        ]
+        matrix = np.vstack(parts) if parts else np.zeros((0, len(model.labels)))
+        # An older version's "hate" is identity_attack; an attribute it lacks is left out.
+        column_of = {canonical_label(name): j for j, name in enumerate(model.labels)}
+        out: dict[str, float | None] = {}
+        for k, label in enumerate(LABELS):
+            if label not in column_of:
+                continue
+            known = targets[:, k] >= 0
+            y = targets[known, k]
+            column = matrix[known, column_of[label]]
+            out[label] = float(roc_auc_score(y, column)) if len(np.unique(y)) == 2 else None
+        return out
+
+    return OnValidation(
+        len(rows), dict(Counter(r.source for r in rows)), aucs(live), aucs(candidate)
+    )
+
+
+@dataclass(frozen=True)
 class Comparison:
     since: datetime
     site: str | None
@@ -376,6 +432,7 @@ class Comparison:
     live_quality: QualityReport
     candidate_quality: QualityReport
     regressions: list[str] = field(default_factory=list)
+    validation: OnValidation | None = None  # None: no labelled data was given
 
 
 def compare(
@@ -384,7 +441,10 @@ def compare(
     version: str,
     since: datetime | None = None,
     site_name: str | None = None,
+    labelled: Sequence["LabelledComment"] = (),
 ) -> Comparison:
+    """``labelled``: rows of labelled data (shared data sets, files); both versions are also
+    measured on their validation split."""
     from service.sites import get_site_by_name
 
     live_row = store.live_version(session=session)
@@ -417,4 +477,9 @@ def compare(
         live_quality=live_quality,
         candidate_quality=candidate_quality,
         regressions=regressions(live_quality, candidate_quality),
+        validation=(
+            on_validation(live_model, candidate_model, validation_split(labelled))
+            if labelled
+            else None
+        ),
     )

@@ -11,6 +11,8 @@ from service.model_registry.compare import Comparison, OnDecisions, QualityRepor
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    if not rows:
+        return []
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(
@@ -115,6 +117,41 @@ def scores_source(comparison: Comparison) -> str:
     )
 
 
+def validation_rows(comparison: Comparison) -> list[list[str]]:
+    """Both versions' ROC AUC per attribute on the labelled data's validation split."""
+    found = comparison.validation
+    if found is None:
+        return []
+    rows = [
+        [
+            f"on the validation split ({found.comments} labelled comments)",
+            f"live {comparison.live.version}",
+            f"candidate {comparison.candidate.version}",
+        ]
+    ]
+    for attribute in found.live.keys() | found.candidate.keys():
+        rows.append(
+            [
+                f"ROC AUC {attribute}",
+                _auc(found.live.get(attribute)),
+                _auc(found.candidate.get(attribute)),
+            ]
+        )
+    rows[1:] = sorted(rows[1:])
+    return rows
+
+
+def validation_note(comparison: Comparison) -> str:
+    found = comparison.validation
+    if found is None:
+        return (
+            "validation split not compared: no labelled data "
+            "(`moderation model compare` reads the --data-dir folder and --input files)"
+        )
+    sources = ", ".join(f"{name} {count}" for name, count in sorted(found.sources.items()))
+    return f"validation split: {sources}"
+
+
 def format_comparison(comparison: Comparison) -> str:
     toxic = int(comparison.toxic.sum())
     where = f" on {comparison.site}" if comparison.site else ""
@@ -125,6 +162,9 @@ def format_comparison(comparison: Comparison) -> str:
         scores_source(comparison),
         "",
         *_table(decision_rows(comparison)),
+        "",
+        validation_note(comparison),
+        *_table(validation_rows(comparison)),
         "",
         *_table(functional_rows(comparison.live_quality, comparison.candidate_quality)),
         "",
@@ -148,6 +188,8 @@ PAD = 36
 
 
 def _html_table(rows: Sequence[Sequence[str]], table_class: str = "") -> str:
+    if not rows:
+        return ""
     opening = f'<table class="{escape(table_class)}">' if table_class else "<table>"
     head = "".join(f"<th>{escape(cell)}</th>" for cell in rows[0])
     body = "".join(
@@ -282,6 +324,8 @@ def comparison_fragment(comparison: Comparison, *, table_class: str = "") -> str
         f"<h2>On moderators' decisions</h2>"
         f"{_html_table(decision_rows(comparison), table_class)}"
         f'<div class="plots">{plots}</div><div class="plots">{histograms}</div>'
+        f"<h2>On labelled data</h2><p>{escape(validation_note(comparison))}.</p>"
+        f"{_html_table(validation_rows(comparison), table_class)}"
         f"<h2>Quality gate</h2>{verdict}"
         f"{_html_table(functional_rows(*quality), table_class)}"
         f"{_html_table(bias_rows(*quality), table_class)}"

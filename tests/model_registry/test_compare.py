@@ -171,7 +171,11 @@ def test_the_cli_prints_both_models_side_by_side_and_writes_html(
     page = tmp_path / "report" / "compare.html"
     # No version: the shadow one.
     result = runner.invoke(
-        app, ["model", "compare", "--site", decided_store.site, "--html", str(page)]
+        app,
+        [
+            *("model", "compare", "--site", decided_store.site, "--html", str(page)),
+            *("--data-dir", str(tmp_path / "no-shared-data")),
+        ],
     )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -401,3 +405,60 @@ def test_a_stored_comment_is_read_as_scoring_would_read_it() -> None:
     model = load_default_model()
     assessed = [Reading(a.language[0], a.known_words, a.words) for a in model.assess(texts)]
     assert _readings(model, texts) == assessed
+
+
+def test_compare_measures_both_versions_on_the_validation_split_of_labelled_data(
+    decided_store: DecidedStore, shipped_version: str, tmp_path: Path
+) -> None:
+    """Besides moderators' decisions, both versions on the validation split of labelled data
+    (the shared data sets when their folder exists; here a labelled file), as training holds
+    it out."""
+    from sklearn.metrics import roc_auc_score
+
+    from classifiers.data import read_labelled_file
+    from service.model_registry.compare import load_version_model, validation_split
+
+    labelled = tmp_path / "labelled.csv"
+    rows = [("text", "label")]
+    rows += [(body, "0") for body in itertools.islice(benign_comments(), 400)]
+    rows += [(body, "1") for body in itertools.islice(abusive_comments(), 400)]
+    labelled.write_text("\n".join(",".join(f'"{cell}"' for cell in row) for row in rows))
+    result = runner.invoke(
+        app,
+        [
+            *("model", "compare", PLANTED_VERSION, "--site", decided_store.site),
+            *("--data-dir", str(tmp_path / "no-shared-data"), "--input", str(labelled)),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    held_out = validation_split(read_labelled_file(labelled))
+    assert {r.targets[0] for r in held_out} == {0.0, 1.0}
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("on the validation split"))
+    assert f"({len(held_out)} labelled comments)" in header
+    assert f"live {shipped_version}" in header and f"candidate {PLANTED_VERSION}" in header
+    row = lines[lines.index(header) + 1 :]
+    toxicity = next(line for line in row if line.startswith("ROC AUC toxicity "))
+    with session_scope() as session:
+        models = [
+            load_version_model(session=session, version=v)
+            for v in (shipped_version, PLANTED_VERSION)
+        ]
+    expected = [
+        roc_auc_score(
+            [r.targets[0] for r in held_out],
+            m.score_matrix([r.text for r in held_out])[:, m.label_index("toxicity")],
+        )
+        for m in models
+    ]
+    assert re.findall(r"\d\.\d{3}", toxicity) == [f"{value:.3f}" for value in expected]
+    # Without labelled data the report says so instead of measuring.
+    bare = runner.invoke(
+        app,
+        [
+            *("model", "compare", PLANTED_VERSION, "--site", decided_store.site),
+            *("--data-dir", str(tmp_path / "no-shared-data")),
+        ],
+    )
+    assert "validation split not compared" in bare.stdout
+    assert not any(line.startswith("on the validation split") for line in bare.stdout.splitlines())

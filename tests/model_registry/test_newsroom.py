@@ -280,10 +280,13 @@ def test_moderators_decisions_train_a_model_that_is_shadowed_compared_promoted_a
     transcript.say(f"moderators' decisions: {sum(done.values())} ({dict(done)})\n")
 
     # 4. compare: on the decisions since the shadow began, the candidate is better.
-    transcript.run(
+    compared = transcript.run(
         "model", "compare", LEARNT_VERSION, "--site", SITE,
+        "--data-dir", str(tmp_path / "no-shared-data"), "--input", str(base),
         "--html", str(artifacts / "newsroom-compare.html"),
     )  # fmt: skip
+    # ... and on the validation split of the base data, which both were trained beside.
+    assert "on the validation split (" in compared
     with session_scope() as session:
         result = compare(session=session, version=LEARNT_VERSION, site_name=SITE)
     live_auc, learnt_auc = result.live.auc["toxicity"], result.candidate.auc["toxicity"]
