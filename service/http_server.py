@@ -24,11 +24,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from service.config import Settings, get_settings
-from service.integrations.perspective.errors import (
-    PATH_PREFIX,
-    google_error_for,
-    is_perspective_path,
-)
+from service.integrations.perspective.errors import google_error_for, is_perspective_path
 
 
 def _answer(status: int, body: dict[str, Any]) -> bytes:
@@ -110,7 +106,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _on_perspective_path(self) -> bool:
         # The request target as far as it has arrived (uvicorn gathers it in on_url, and
         # clears it when the next request begins), in the origin form clients send a server.
-        return getattr(self, "url", b"").startswith(PATH_PREFIX.encode())
+        return is_perspective_path(getattr(self, "url", b"").decode("latin-1"))
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # Every request's app passes here, uvicorn's 503 past the concurrency limit included.

@@ -15,6 +15,17 @@ import typer
 
 from service.tables import ModelStatus, ModelVersion
 
+# The labelled data `train` learns from and `compare` measures on: the shared data sets when
+# their folder exists, and labelled files (service.model_registry.training.base_rows).
+SHARED_DATA = Path("/work/shared/data")
+SharedDataDir = Annotated[
+    Path, typer.Option("--data-dir", help="Shared data folder, used when it exists.")
+]
+LabelledFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--input", help="CSV/JSONL with text + label (or one column per label)."),
+]
+
 model_app = typer.Typer(
     help="Model versions: list, register, compare, promote, roll back, shadow, train."
 )
@@ -191,13 +202,8 @@ def model_compare(
         ),
     ] = None,
     html: Annotated[Path | None, typer.Option(help="also write an HTML report here")] = None,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Shared data folder, used when it exists.")
-    ] = Path("/work/shared/data"),
-    inputs: Annotated[
-        list[Path] | None,
-        typer.Option("--input", help="Labelled CSV/JSONL files, as `model train` reads them."),
-    ] = None,
+    data_dir: SharedDataDir = SHARED_DATA,
+    inputs: LabelledFiles = None,
 ) -> None:
     """The live model and VERSION side by side: both re-score the comments moderators decided
     (ROC AUC per attribute, decisions each would change, held rate under each site's policy),
@@ -317,13 +323,8 @@ def model_train(
         str | None,
         typer.Option(help="Only labels decided at or after this ISO date/time (UTC if no zone)"),
     ] = None,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Shared data folder, used when it exists.")
-    ] = Path("/work/shared/data"),
-    inputs: Annotated[
-        list[Path] | None,
-        typer.Option("--input", help="CSV/JSONL with text + label (or one column per label)."),
-    ] = None,
+    data_dir: SharedDataDir = SHARED_DATA,
+    inputs: LabelledFiles = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Where to write the model (default: $MODERATION_DATA_DIR/models/)."),
